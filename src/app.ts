@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import type { DatabaseHandle } from './db/connect.js'
+import configPlugin from './plugins/config.js'
+import credentialsPlugin from './plugins/credentials.js'
+import dbPlugin from './plugins/db.js'
+import docsPlugin from './plugins/docs.js'
+import errorsPlugin from './plugins/errors.js'
+import securityHeadersPlugin from './plugins/security-headers.js'
+import authRoutes from './routes/auth/index.js'
+import healthRoutes from './routes/health.js'
+import { User } from './schemas/common.js'
+
+export const BODY_LIMIT_BYTES = 16 * 1024
+
+export interface BuildAppOptions {
+  config: Config
+  /** A database the caller opened and will close; by default the app opens its own from config. */
+  database?: DatabaseHandle
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Secrets never reach the logs, whatever a future log line includes. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  '*.password', '*.currentPassword', '*.newPassword', '*.refreshToken', '*.refresh_token',
+  '*.accessToken', '*.access_token', '*.client_secret', '*.token'
+]
+
+/** Assemble the application from its plugins, in dependency order. It never listens. */
+export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = opts
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.LOG_LEVEL, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: fastifyTrustProxy(config.TRUST_PROXY),
+    // A caller's X-Request-Id is kept when it is a plain token, so logs can be joined across services.
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    // Unknown properties are rejected rather than silently stripped, and types are not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Bounded timeouts: slow clients cannot hold sockets open forever.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  })
+
+  // Only JSON is accepted on /auth; the OAuth routes add form bodies for themselves.
+  app.removeContentTypeParser('text/plain')
+  app.addSchema(User)
+
+  await app.register(configPlugin, { config })
+  await app.register(errorsPlugin)
+  await app.register(securityHeadersPlugin)
+  await app.register(docsPlugin)
+  await app.register(dbPlugin, { database: opts.database })
+  await app.register(credentialsPlugin)
+  await app.register(healthRoutes)
+  await app.register(authRoutes, { prefix: '/auth' })
+  return app
+}
+
+// A hop count becomes proxy-addr's "trust the first N hops" function (Fastify's types omit numbers).
+function fastifyTrustProxy (setting: Config['TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting
+  return typeof setting === 'boolean' ? setting : [...setting]
+}
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/
+
+function requestIdFor (request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id']
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID()
+}

@@ -1,0 +1,130 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * Every setting of the service. Only this module reads `process.env`; everything else receives a
+ * frozen `Config`. Durations are integer seconds, as CONTRACT section 7 fixes them.
+ */
+const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
+const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  // `localhost` makes Fastify listen on both 127.0.0.1 and ::1; containers set HOST=0.0.0.0.
+  HOST: Type.String({ minLength: 1, default: 'localhost' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+
+  DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  MIGRATE_ON_START: Flag(true),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  DB_CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 2000 }),
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+
+  ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  FIRST_PARTY_CLIENT_ID: Type.String({ minLength: 1, default: 'first-party' }),
+  JWT_ALG: Type.Enum(['ES256', 'EdDSA', 'RS256'], { default: 'ES256' }),
+  ACCESS_TOKEN_TTL: Seconds(900),
+  REFRESH_TOKEN_TTL: Seconds(1_209_600),
+  SESSION_IDLE_TTL: Seconds(86_400),
+  REFRESH_REUSE_GRACE_SECONDS: Seconds(10, 0),
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 0, default: 0 }),
+  KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
+
+  ALLOWED_ORIGINS: Type.Optional(Type.String()),
+  COOKIE_SECURE: Flag(true),
+  TRUST_PROXY: Type.String({ default: 'false' }),
+  REDIS_URL: Type.Optional(Type.String({ minLength: 1 })),
+
+  RATE_LIMIT_ENABLED: Flag(true),
+  RATE_LIMIT_WINDOW_SECONDS: Seconds(60),
+  RATE_LIMIT_REGISTER_MAX: Type.Integer({ minimum: 1, default: 20 }),
+  RATE_LIMIT_LOGIN_MAX: Type.Integer({ minimum: 1, default: 30 }),
+  RATE_LIMIT_REFRESH_MAX: Type.Integer({ minimum: 1, default: 120 }),
+  RATE_LIMIT_TOKEN_MAX: Type.Integer({ minimum: 1, default: 120 }),
+  LOGIN_FAILURES_BEFORE_BACKOFF: Type.Integer({ minimum: 1, default: 5 }),
+  LOGIN_BACKOFF_MAX_SECONDS: Seconds(900)
+})
+
+type RawConfig = Static<typeof ConfigSchema>
+
+/** The validated configuration, with the values that default to other values filled in. */
+export type Config = Readonly<Omit<RawConfig, 'ISSUER' | 'AUDIENCE' | 'ALLOWED_ORIGINS' | 'TRUST_PROXY'> & {
+  ISSUER: string
+  AUDIENCE: string
+  ALLOWED_ORIGINS: readonly string[]
+  /** Fastify's `trustProxy`: false, true, a number of hops, or a list of proxy addresses/CIDRs. */
+  TRUST_PROXY: boolean | number | readonly string[]
+}>
+
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+const REQUIRED_IN_PRODUCTION = ['DATABASE_URL', 'ISSUER', 'KEY_ENCRYPTION_SECRET'] as const
+
+/**
+ * Parse and validate configuration. Throws a `ConfigError` whose message is one line naming every
+ * invalid or (in production) missing variable.
+ */
+export function loadConfig (env: Record<string, string | undefined>): Config {
+  const known = Object.keys(ConfigSchema.properties)
+  const input: Record<string, unknown> = {}
+  for (const key of known) {
+    const value = env[key]
+    if (value !== undefined && value !== '') input[key] = value
+  }
+
+  const production = input.NODE_ENV === 'production'
+  if (production) {
+    const missing = REQUIRED_IN_PRODUCTION.filter((name) => input[name] === undefined)
+    if (missing.length > 0) {
+      throw new ConfigError(`missing required configuration for NODE_ENV=production: ${missing.join(', ')}`)
+    }
+  }
+
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, input))
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const problems = Value.Errors(ConfigSchema, withDefaults)
+      .map((error) => `${error.instancePath.slice(1) || '(config)'} ${error.message}`)
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`)
+  }
+  return resolveDerived(withDefaults)
+}
+
+function resolveDerived (raw: RawConfig): Config {
+  const issuer = (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '')
+  let issuerOrigin: string
+  try {
+    issuerOrigin = new URL(issuer).origin
+  } catch {
+    throw new ConfigError(`invalid configuration: ISSUER must be an absolute URL, got ${JSON.stringify(issuer)}`)
+  }
+  const origins = raw.ALLOWED_ORIGINS === undefined
+    ? [issuerOrigin]
+    : raw.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
+  return Object.freeze({
+    ...raw,
+    ISSUER: issuer,
+    // Tokens are for the APIs of this deployment unless the operator names an audience.
+    AUDIENCE: raw.AUDIENCE ?? issuer,
+    ALLOWED_ORIGINS: Object.freeze(origins),
+    TRUST_PROXY: parseTrustProxy(raw.TRUST_PROXY)
+  })
+}
+
+// Off by default: only behind a proxy the operator names may X-Forwarded-For choose the client IP
+// that the per-IP rate limits key on.
+function parseTrustProxy (value: string): Config['TRUST_PROXY'] {
+  const trimmed = value.trim().toLowerCase()
+  if (trimmed === 'false' || trimmed === '') return false
+  if (trimmed === 'true') return true
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  return Object.freeze(trimmed.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+}

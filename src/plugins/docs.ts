@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+
+/** The OpenAPI document, built from the route schemas, and Swagger UI at /docs. */
+export const OPENAPI_INFO = {
+  title: 'Token service',
+  version: '0.1.0',
+  description: 'Issues short-lived JWT access tokens (verifiable offline through the JWKS) and rotating refresh tokens with reuse detection. Errors are RFC 9457 problem+json on /auth and the operations endpoints, RFC 6749 on /oauth.'
+}
+
+export default fp(async function docsPlugin (fastify) {
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: OPENAPI_INFO,
+      tags: [
+        { name: 'auth', description: 'Credentials, tokens and sessions' },
+        { name: 'keys', description: 'Signing keys and discovery' },
+        { name: 'oauth', description: 'OAuth 2.0 endpoints (RFC 6749, 7009, 7662)' },
+        { name: 'operations', description: 'Health and metrics' }
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login or /auth/refresh' },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The httpOnly refresh-token cookie set by login with delivery "cookie"' },
+          clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client id and secret (RFC 6749 §2.3.1)' }
+        }
+      }
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false },
+    staticCSP: true
+  })
+}, { name: 'docs', dependencies: ['errors'], fastify: '5.x' })

@@ -1,0 +1,31 @@
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { registerUser } from '../../domain/credentials/register.js'
+import { Email, Password, problemResponse } from '../../schemas/common.js'
+
+const RegisterBody = Type.Object({ email: Email, password: Password }, { additionalProperties: false })
+
+const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (fastify) {
+  fastify.post('/register', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an account',
+      description: 'Emails are trimmed and lowercased; passwords are 8 to 1024 characters after NFKC and must not be among the most common passwords.',
+      body: RegisterBody,
+      response: {
+        201: Type.Object({ user: Type.Ref('User') }),
+        400: problemResponse('validation_failed or weak_password'),
+        409: problemResponse('email_taken'),
+        413: problemResponse('payload_too_large'),
+        415: problemResponse('unsupported_media_type'),
+        429: problemResponse('rate_limited'),
+        503: problemResponse('service_unavailable')
+      }
+    }
+  }, async (request, reply) => {
+    const user = await registerUser({ db: fastify.db, passwordPolicy: fastify.passwordPolicy }, request.body)
+    return await reply.code(201).send({ user })
+  })
+}
+
+export default registerRoute

@@ -1,0 +1,39 @@
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { resolveDevelopmentSecret } from './lib/dev-secret.js'
+
+const SHUTDOWN_DEADLINE_MS = 9_000
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = await resolveDevelopmentSecret(loadConfig(process.env))
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`token-service: ${error.message}\n`)
+    process.exit(1)
+  }
+
+  const app = await buildApp({ config })
+  await app.listen({ port: config.PORT, host: config.HOST })
+
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+    // The contract wants an exit within 10 seconds even if something hangs.
+    setTimeout(() => {
+      app.log.error('shutdown deadline passed; exiting')
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS).unref()
+    app.close().then(() => process.exit(0), (error: unknown) => {
+      app.log.error({ err: error }, 'error while shutting down')
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}
+
+await main()

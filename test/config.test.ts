@@ -1,0 +1,59 @@
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('development defaults need no configuration at all', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.PORT, 3000)
+  t.equal(config.DATABASE_URL, undefined, 'embedded PGlite')
+  t.equal(config.DATA_DIR, './data')
+  t.equal(config.JWT_ALG, 'ES256')
+  t.equal(config.ACCESS_TOKEN_TTL, 900)
+  t.equal(config.REFRESH_TOKEN_TTL, 1_209_600)
+  t.equal(config.SESSION_IDLE_TTL, 86_400)
+  t.equal(config.REFRESH_REUSE_GRACE_SECONDS, 10)
+  t.equal(config.ISSUER, 'http://localhost:3000')
+  t.same(config.ALLOWED_ORIGINS, ['http://localhost:3000'], 'the issuer origin by default')
+  t.equal(config.COOKIE_SECURE, true)
+  t.equal(config.TRUST_PROXY, false, 'X-Forwarded-For is not trusted by default')
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('parses typed values from strings', async (t) => {
+  const config = loadConfig({ PORT: '8080', COOKIE_SECURE: 'false', ALLOWED_ORIGINS: 'https://a.example, https://b.example', TRUST_PROXY: '2', ISSUER: 'https://auth.example/', JWT_ALG: 'EdDSA' })
+  t.equal(config.PORT, 8080)
+  t.equal(config.COOKIE_SECURE, false)
+  t.same(config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example'])
+  t.equal(config.TRUST_PROXY, 2)
+  t.equal(config.ISSUER, 'https://auth.example', 'trailing slash dropped')
+  t.equal(config.AUDIENCE, 'https://auth.example')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY, ['10.0.0.0/8', '127.0.0.1'])
+})
+
+t.test('names every invalid variable in one message', async (t) => {
+  const error = t.throws(() => loadConfig({ PORT: 'abc', JWT_ALG: 'HS256', KEY_ENCRYPTION_SECRET: 'short' })) as Error
+  t.type(error, ConfigError)
+  t.match(error.message, /PORT/)
+  t.match(error.message, /JWT_ALG/)
+  t.match(error.message, /KEY_ENCRYPTION_SECRET/)
+  t.notMatch(error.message, /\n/, 'one line')
+  t.throws(() => loadConfig({ ISSUER: 'not a url' }), /ISSUER/)
+  t.throws(() => loadConfig({ ACCESS_TOKEN_TTL: '-5' }), /ACCESS_TOKEN_TTL/)
+})
+
+t.test('production refuses to start without DATABASE_URL, ISSUER and KEY_ENCRYPTION_SECRET', async (t) => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /DATABASE_URL, ISSUER, KEY_ENCRYPTION_SECRET/)
+  t.throws(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ISSUER: 'https://a.example' }), /missing required configuration for NODE_ENV=production: KEY_ENCRYPTION_SECRET$/)
+  t.doesNotThrow(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ISSUER: 'https://a.example', KEY_ENCRYPTION_SECRET: 'x'.repeat(32) }))
+})
+
+t.test('the server process exits 1 with one clear line when production config is missing', async (t) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', ISSUER: 'https://auth.example' },
+    encoding: 'utf8',
+    timeout: 60_000
+  })
+  t.equal(result.status, 1)
+  const lines = result.stderr.trim().split('\n').filter((line) => !line.includes('ExperimentalWarning') && !line.includes('--trace-warnings'))
+  t.same(lines, ['token-service: missing required configuration for NODE_ENV=production: DATABASE_URL, KEY_ENCRYPTION_SECRET'])
+})

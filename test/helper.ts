@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto'
+import { PGlite } from '@electric-sql/pglite'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import type { Test } from 'tap'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { connectDatabase, wrapPGlite, type DatabaseHandle } from '../src/db/connect.js'
+import { migrateToLatest } from '../src/db/migrator.js'
+
+/**
+ * Tests run against a real database: PostgreSQL when TEST_DATABASE_URL names one (each test file
+ * gets a fresh database of its own there), otherwise one in-memory PGlite per test file.
+ */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL
+export const usingPostgres = TEST_DATABASE_URL !== undefined && TEST_DATABASE_URL !== ''
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  ISSUER: 'http://issuer.test',
+  AUDIENCE: 'http://api.test',
+  KEY_ENCRYPTION_SECRET: 'test-only-key-encryption-secret-0123456789',
+  COOKIE_SECURE: 'true',
+  MIGRATE_ON_START: 'false',
+  RATE_LIMIT_ENABLED: 'false'
+}
+
+export function testConfig (overrides: Record<string, string | number | boolean> = {}): Config {
+  const env: Record<string, string> = { ...TEST_ENV }
+  for (const [key, value] of Object.entries(overrides)) env[key] = String(value)
+  return loadConfig(env)
+}
+
+let sharedDatabase: Promise<{ url?: string, pglite?: PGlite }> | undefined
+
+/** This test file's database, created and migrated on first use and dropped when the file ends. */
+async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
+  sharedDatabase ??= (async () => {
+    if (!usingPostgres) {
+      const pglite = await PGlite.create()
+      await migrateToLatest(wrapPGlite(pglite).db)
+      return { pglite }
+    }
+    const name = `ts_test_${process.pid}_${randomBytes(4).toString('hex')}`
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
+    await admin.end()
+    const url = new URL(TEST_DATABASE_URL!)
+    url.pathname = `/${name}`
+    const handle = await connectDatabase({ ...testConfig(), DATABASE_URL: url.toString() }, () => {})
+    await migrateToLatest(handle.db)
+    await handle.close()
+    process.once('beforeExit', () => { dropDatabase(name).catch(() => {}) })
+    return { url: url.toString() }
+  })()
+  return await sharedDatabase
+}
+
+async function dropDatabase (name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await admin.end()
+}
+
+/** A database handle on this file's database, closed at teardown. */
+export async function openTestDatabase (t: Teardown): Promise<DatabaseHandle> {
+  const database = await fileDatabase()
+  const handle = database.pglite !== undefined
+    ? wrapPGlite(database.pglite)
+    : await connectDatabase({ ...testConfig(), DATABASE_URL: database.url }, () => {})
+  t.teardown(async () => { await handle.close() })
+  return handle
+}
+
+export interface TestAppOptions {
+  /** Share a database handle with another app (two "instances" on one database). */
+  database?: DatabaseHandle
+}
+
+/** The real application, on this file's database, closed at teardown. */
+export async function buildTestApp (t: Teardown, overrides: Record<string, string | number | boolean> = {}, options: TestAppOptions = {}): Promise<FastifyInstance> {
+  const config = testConfig(overrides)
+  const database = options.database ?? await openTestDatabase(t)
+  const app = await buildApp({ config, database, logger: false })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+  return app
+}
+
+let counter = 0
+/** An email no other test uses, so tests can share a database. */
+export const uniqueEmail = (label = 'user'): string => `${label}-${process.pid}-${Date.now()}-${counter++}@example.com`
+
+export const STRONG_PASSWORD = 'correct horse battery staple 42'
+
+export async function postJson (app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return await app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+}
+
+export async function registerUser (app: FastifyInstance, email = uniqueEmail(), password = STRONG_PASSWORD): Promise<{ email: string, password: string, id: string }> {
+  const response = await postJson(app, '/auth/register', { email, password })
+  if (response.statusCode !== 201) throw new Error(`register failed: ${response.statusCode} ${response.body}`)
+  return { email, password, id: response.json().user.id }
+}
+
+/** Assert a problem+json answer with the given status and code. */
+export function assertProblem (t: Test, response: LightMyRequestResponse, status: number, code: string): void {
+  t.equal(response.statusCode, status, `status ${status} (${response.body.slice(0, 200)})`)
+  t.match(response.headers['content-type'], /^application\/problem\+json/, 'problem+json content type')
+  const body = response.json()
+  t.equal(body.code, code, `code ${code}`)
+  t.equal(body.status, status, 'status repeated in the body')
+  t.match(body, { type: String, title: String, detail: String })
+}
