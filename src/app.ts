@@ -3,14 +3,20 @@ import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/connect.js'
+import accessTokenGuardPlugin from './plugins/access-token-guard.js'
 import configPlugin from './plugins/config.js'
 import credentialsPlugin from './plugins/credentials.js'
 import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin from './plugins/errors.js'
+import keysPlugin from './plugins/keys.js'
+import metricsPlugin from './plugins/metrics.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
+import sessionsPlugin from './plugins/sessions.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health.js'
+import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
 
 export const BODY_LIMIT_BYTES = 16 * 1024
@@ -59,7 +65,13 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(docsPlugin)
   await app.register(dbPlugin, { database: opts.database })
   await app.register(credentialsPlugin)
+  await app.register(metricsPlugin)
+  await app.register(rateLimitPlugin)
+  await app.register(keysPlugin)
+  await app.register(sessionsPlugin)
+  await app.register(accessTokenGuardPlugin)
   await app.register(healthRoutes)
+  await app.register(wellKnownRoutes)
   await app.register(authRoutes, { prefix: '/auth' })
   return app
 }

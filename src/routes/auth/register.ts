@@ -7,6 +7,7 @@ const RegisterBody = Type.Object({ email: Email, password: Password }, { additio
 
 const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (fastify) {
   fastify.post('/register', {
+    config: { rateLimit: fastify.rateLimits.register },
     schema: {
       tags: ['auth'],
       summary: 'Create an account',

@@ -1,0 +1,36 @@
+import { insertAuditEvent } from '../../db/repositories/audit-events.js'
+import { revokeSessionsOfUser } from '../../db/repositories/sessions.js'
+import { findUserById, updatePasswordHash } from '../../db/repositories/users.js'
+import { invalidCredentials } from '../../errors.js'
+import type { RequestContext } from '../sessions/deps.js'
+import type { RevocationDeps } from '../sessions/revocation.js'
+import { auditContext } from '../sessions/start-session.js'
+import type { PasswordPolicy } from './password-policy.js'
+import { hashPassword, normalizePassword, verifyPassword } from './password.js'
+
+export interface ChangePasswordInput {
+  userId: string
+  /** The caller's session survives; every other one is revoked. */
+  currentSessionId: string | undefined
+  currentPassword: string
+  newPassword: string
+}
+
+/**
+ * Change a password after re-authentication with the current one, then revoke every other
+ * session: whoever else held one (perhaps the reason for the change) is out.
+ */
+export async function changePassword (deps: RevocationDeps & { passwordPolicy: PasswordPolicy }, input: ChangePasswordInput, context: RequestContext): Promise<void> {
+  const user = await findUserById(deps.db, input.userId)
+  const ok = await verifyPassword(user?.password_hash, input.currentPassword.normalize('NFKC'))
+  if (user === undefined || !ok) throw invalidCredentials()
+  const newPassword = normalizePassword(input.newPassword, 'newPassword')
+  deps.passwordPolicy.assertAcceptable(newPassword, user.email)
+  const passwordHash = await hashPassword(newPassword)
+  const now = deps.clock.now()
+  await deps.db.transaction().execute(async (trx) => {
+    await updatePasswordHash(trx, user.id, passwordHash, now)
+    const revoked = await revokeSessionsOfUser(trx, user.id, now, 'password_changed', input.currentSessionId)
+    await insertAuditEvent(trx, { type: 'password_changed', userId: user.id, sessionId: input.currentSessionId ?? null, ...auditContext(context), detail: { sessionsRevoked: revoked.length } }, now)
+  })
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/database.js'
+import { insertAuditEvent } from '../../db/repositories/audit-events.js'
+import { findUserByEmail, updatePasswordHash } from '../../db/repositories/users.js'
+import { invalidCredentials } from '../../errors.js'
+import type { Clock } from '../../lib/clock.js'
+import type { RequestContext } from '../sessions/deps.js'
+import { normalizeEmail } from './email.js'
+import { assertNotThrottled, recordFailedLogin, recordSuccessfulLogin, type LoginThrottlePolicy } from './login-throttle.js'
+import { hashPassword, passwordNeedsRehash, verifyPassword } from './password.js'
+
+export interface LoginDeps {
+  db: Kysely<Database>
+  clock: Clock
+  throttle: LoginThrottlePolicy
+}
+
+/**
+ * Check an email and password. Unknown email and wrong password take the same path, the same
+ * argon2 work (a dummy hash stands in for the missing one) and end in the same error. A hash
+ * made with older parameters is replaced on success.
+ */
+export async function authenticate (deps: LoginDeps, input: { email: string, password: string }, context: RequestContext): Promise<{ userId: string }> {
+  const email = normalizeEmail(input.email)
+  await assertNotThrottled(deps.db, deps.clock, email)
+  const password = input.password.normalize('NFKC')
+  const user = await findUserByEmail(deps.db, email)
+  const ok = await verifyPassword(user?.password_hash, password)
+  if (user === undefined || !ok) {
+    await recordFailedLogin(deps.db, deps.clock, email, deps.throttle)
+    await insertAuditEvent(deps.db, { type: 'login_failed', userId: user?.id ?? null, ip: context.ip, userAgent: context.userAgent }, deps.clock.now())
+    throw invalidCredentials()
+  }
+  await recordSuccessfulLogin(deps.db, email)
+  if (passwordNeedsRehash(user.password_hash)) await updatePasswordHash(deps.db, user.id, await hashPassword(password))
+  return { userId: user.id }
+}

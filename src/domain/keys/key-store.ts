@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto'
+import type { JWK } from 'jose'
+import type { SigningKeyRow } from '../../db/database.js'
+import { findPublishedKeys } from '../../db/repositories/signing-keys.js'
+import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps } from './key-ring.js'
+import { importKey, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
+
+export interface ActiveSigningKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
+export interface VerificationKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
+export interface JwksDocument { keys: JWK[] }
+
+// An unknown kid triggers at most one reload in this interval, so garbage kids cannot turn every
+// request into a database query.
+const UNKNOWN_KID_RELOAD_INTERVAL_MS = 5_000
+
+/**
+ * The signing keys as this instance knows them: loaded from the database at start, reloaded
+ * periodically (so every instance follows a rotation made by any other) and on an unknown kid.
+ * The JWKS is served from memory, so it keeps answering while the database is down.
+ */
+export class KeyStore {
+  readonly #deps: KeyRingDeps
+  #signing: ActiveSigningKey | undefined
+  #verification = new Map<string, VerificationKey>()
+  #jwks: JwksDocument = { keys: [] }
+  #etag = ''
+  #lastLoad = 0
+
+  constructor (deps: KeyRingDeps) {
+    this.#deps = deps
+  }
+
+  /** Make sure a current and a next key exist, then load them. */
+  async initialize (): Promise<void> {
+    await ensureKeyRing(this.#deps)
+    await this.reload()
+  }
+
+  async reload (): Promise<void> {
+    this.#lastLoad = Date.now()
+    const rows = await findPublishedKeys(this.#deps.db, this.#deps.clock.now())
+    const verification = new Map<string, VerificationKey>()
+    let signing: ActiveSigningKey | undefined
+    for (const row of rows) {
+      const alg = row.alg as SigningAlgorithm
+      verification.set(row.kid, { kid: row.kid, alg, key: await importKey(row.public_jwk as JWK, alg) })
+      if (row.state === 'current') signing = { kid: row.kid, alg, key: await this.#importPrivate(row, alg) }
+    }
+    if (signing === undefined) throw new Error('no current signing key in the database')
+    this.#signing = signing
+    this.#verification = verification
+    this.#jwks = { keys: rows.map((row) => row.public_jwk as JWK) }
+    this.#etag = `"${createHash('sha256').update(JSON.stringify(this.#jwks)).digest('base64url').slice(0, 32)}"`
+  }
+
+  async rotate (): Promise<void> {
+    await rotateKeyRing(this.#deps)
+    await this.reload()
+  }
+
+  /** Rotate if the current key is due; reload either way so this instance follows the ring. */
+  async rotateIfDue (rotationDays: number): Promise<boolean> {
+    const rotated = await rotateKeyRingIfDue(this.#deps, rotationDays)
+    await this.reload()
+    return rotated
+  }
+
+  signingKey (): ActiveSigningKey {
+    if (this.#signing === undefined) throw new Error('key store used before initialize()')
+    return this.#signing
+  }
+
+  /** The public key for a kid, reloading once (rate limited) when the kid is not known yet. */
+  async verificationKey (kid: string): Promise<VerificationKey | undefined> {
+    const known = this.#verification.get(kid)
+    if (known !== undefined) return known
+    if (Date.now() - this.#lastLoad < UNKNOWN_KID_RELOAD_INTERVAL_MS) return undefined
+    try {
+      await this.reload()
+    } catch {
+      return undefined
+    }
+    return this.#verification.get(kid)
+  }
+
+  /** Algorithms of the published keys: the only ones a token may claim. */
+  algorithms (): SigningAlgorithm[] {
+    return [...new Set([...this.#verification.values()].map((key) => key.alg))]
+  }
+
+  jwks (): { document: JwksDocument, etag: string } {
+    return { document: this.#jwks, etag: this.#etag }
+  }
+
+  async #importPrivate (row: SigningKeyRow, alg: SigningAlgorithm): Promise<KeyHandle> {
+    const jwk = JSON.parse(this.#deps.secretBox.open(row.private_jwk_ciphertext)) as JWK
+    return await importKey(jwk, alg)
+  }
+}

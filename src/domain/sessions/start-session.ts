@@ -1,0 +1,64 @@
+import { insertAuditEvent } from '../../db/repositories/audit-events.js'
+import { insertRefreshToken } from '../../db/repositories/refresh-tokens.js'
+import { findLiveSessionsOfUser, insertSession, revokeSessions } from '../../db/repositories/sessions.js'
+import { addSeconds } from '../../lib/clock.js'
+import { newId } from '../../lib/random.js'
+import { signAccessToken } from '../tokens/access-token.js'
+import type { Delivery, IssuedTokens, RequestContext, SessionDeps } from './deps.js'
+import { generateRefreshToken } from './refresh-token.js'
+
+export interface StartSessionInput {
+  userId: string
+  clientId: string
+  delivery: Delivery
+  scope?: string
+  context: RequestContext
+}
+
+/**
+ * Start a session (a token family) for an authenticated user: its first refresh token, an access
+ * token, and, when MAX_SESSIONS_PER_USER is set, the revocation of the oldest sessions beyond it.
+ */
+export async function startSession (deps: SessionDeps, input: StartSessionInput): Promise<IssuedTokens> {
+  const now = deps.clock.now()
+  const sessionId = newId(now.getTime())
+  const refresh = generateRefreshToken()
+  await deps.db.transaction().execute(async (trx) => {
+    // Serialise logins of one user so that the session cap is exact under concurrency.
+    await trx.selectFrom('users').select('id').where('id', '=', input.userId).forUpdate().execute()
+    await insertSession(trx, {
+      id: sessionId,
+      userId: input.userId,
+      clientId: input.clientId,
+      delivery: input.delivery,
+      scope: input.scope ?? null,
+      userAgent: input.context.userAgent?.slice(0, 512) ?? null,
+      ip: input.context.ip,
+      now,
+      expiresAt: addSeconds(now, deps.sessionTtlSeconds)
+    })
+    await insertRefreshToken(trx, { id: newId(now.getTime()), sessionId, tokenHash: refresh.tokenHash, now })
+    if (deps.maxSessionsPerUser > 0) {
+      const live = await findLiveSessionsOfUser(trx, input.userId, now)
+      const excess = live.slice(deps.maxSessionsPerUser).map((session) => session.id)
+      const revoked = await revokeSessions(trx, excess, now, 'session_limit')
+      for (const id of revoked) {
+        await insertAuditEvent(trx, { type: 'session_revoked', userId: input.userId, sessionId: id, ...auditContext(input.context), detail: { reason: 'session_limit' } }, now)
+      }
+    }
+    await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...auditContext(input.context) }, now)
+  })
+  const access = await signAccessToken(deps.accessTokens, { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope })
+  return {
+    accessToken: access.token,
+    expiresIn: access.expiresIn,
+    refreshToken: refresh.token,
+    refreshExpiresIn: deps.sessionTtlSeconds,
+    sessionId,
+    userId: input.userId,
+    delivery: input.delivery
+  }
+}
+
+export const auditContext = (context: RequestContext): { ip: string | null, userAgent: string | null } =>
+  ({ ip: context.ip, userAgent: context.userAgent })

@@ -1,0 +1,60 @@
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { findSessionById } from '../db/repositories/sessions.js'
+import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../domain/tokens/access-token.js'
+import { systemClock } from '../lib/clock.js'
+
+export interface Caller {
+  /** User id (or client id for client_credentials tokens). */
+  sub: string
+  /** Session id: present on user tokens. */
+  sid: string | undefined
+  claims: AccessTokenClaims
+}
+
+declare module 'fastify' {
+  interface FastifyRequest { caller: Caller | undefined }
+  interface FastifyInstance {
+    /** preHandler: require a valid access token whose session is still live. */
+    requireAccessToken: (request: FastifyRequest) => Promise<void>
+    /** The bearer token of a request, if it carries one (without verifying it). */
+    bearerToken: (request: FastifyRequest) => string | undefined
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
+
+/**
+ * Guards the service's own access-token routes. Tokens are accepted only in the Authorization
+ * header (RFC 6750 §2.1; a query-string token would end up in logs and Referer headers), must
+ * verify with pinned parameters, and their session must still be live: logout, revocation and
+ * password change take effect here at once, not when the token expires.
+ */
+export default fp(async function accessTokenGuardPlugin (fastify) {
+  fastify.decorateRequest('caller', undefined)
+
+  const bearerToken = (request: FastifyRequest): string | undefined => {
+    const header = request.headers.authorization
+    if (header === undefined) return undefined
+    const match = BEARER.exec(header)
+    if (match === null) throw invalidToken('The Authorization header must be "Bearer <access token>"')
+    return match[1]
+  }
+  fastify.decorate('bearerToken', bearerToken)
+
+  fastify.decorate('requireAccessToken', async function requireAccessToken (request: FastifyRequest): Promise<void> {
+    const query = request.query as Record<string, unknown> | undefined
+    if (query !== undefined && query !== null && 'access_token' in query) throw invalidToken('Access tokens are accepted only in the Authorization header')
+    const token = bearerToken(request)
+    if (token === undefined) throw invalidToken('An access token is required')
+    const claims = await verifyAccessToken(fastify.accessTokenDeps, token)
+    if (claims.sid !== undefined) {
+      const session = await findSessionById(fastify.db, claims.sid)
+      const now = systemClock.now()
+      const live = session !== undefined && session.revoked_at === null && session.expires_at > now &&
+        session.last_used_at.getTime() + fastify.config.SESSION_IDLE_TTL * 1000 > now.getTime()
+      if (!live) throw invalidToken('The session of this access token has ended')
+    }
+    request.caller = { sub: claims.sub, sid: claims.sid, claims }
+  })
+}, { name: 'access-token-guard', dependencies: ['sessions'], fastify: '5.x' })

@@ -1,0 +1,47 @@
+import fp from 'fastify-plugin'
+import { KeyStore } from '../domain/keys/key-store.js'
+import { systemClock } from '../lib/clock.js'
+import { createSecretBox } from '../lib/secret-box.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { keys: KeyStore }
+}
+
+/** How often an instance re-reads the key ring (so it follows rotations made elsewhere). */
+export const KEY_RELOAD_INTERVAL_SECONDS = 60
+const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000
+const CLOCK_SKEW_SECONDS = 60
+
+/**
+ * Signing keys from the database: the current one signs, all published ones verify. Retired
+ * keys stay published for the access-token lifetime plus two reload intervals (an instance may
+ * sign with a just-retired key until it next reloads) plus clock skew.
+ */
+export default fp(async function keysPlugin (fastify) {
+  const { config } = fastify
+  if (config.KEY_ENCRYPTION_SECRET === undefined) throw new Error('KEY_ENCRYPTION_SECRET is required to store signing keys')
+  const keys = new KeyStore({
+    db: fastify.db,
+    clock: systemClock,
+    secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
+    alg: config.JWT_ALG as 'ES256' | 'EdDSA' | 'RS256',
+    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS
+  })
+  await keys.initialize()
+  fastify.decorate('keys', keys)
+
+  let lastRotationCheck = Date.now()
+  const timer = setInterval(() => {
+    const due = Date.now() - lastRotationCheck >= ROTATION_CHECK_INTERVAL_MS
+    if (due) lastRotationCheck = Date.now()
+    const work = due ? keys.rotateIfDue(config.KEY_ROTATION_DAYS) : keys.reload()
+    work.then((rotated) => {
+      if (rotated === true) fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
+    }, (error: unknown) => {
+      // The previous keys stay in memory: tokens keep being signed and the JWKS keeps being served.
+      fastify.log.warn({ err: error }, 'could not reload signing keys; keeping the ones in memory')
+    })
+  }, KEY_RELOAD_INTERVAL_SECONDS * 1000)
+  timer.unref()
+  fastify.addHook('onClose', async () => { clearInterval(timer) })
+}, { name: 'keys', dependencies: ['config', 'db'], fastify: '5.x' })

@@ -1,0 +1,101 @@
+import fp from 'fastify-plugin'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { PoolStats } from '../db/connect.js'
+
+export type LoginResult = 'ok' | 'failed'
+export type RefreshResult = 'ok' | 'reused' | 'invalid' | 'expired' | 'grace'
+export type TokenGrant = 'password' | 'refresh_token' | 'client_credentials'
+
+/** What routes and domain code may record; prom-client itself stays inside this plugin. */
+export interface Metrics {
+  loginSucceeded: () => void
+  loginFailed: () => void
+  refreshed: (result: RefreshResult) => void
+  reuseDetected: () => void
+  /** `route` is the route pattern (e.g. `/auth/login`), never a raw URL. */
+  rateLimited: (route: string) => void
+  tokenIssued: (grant: TokenGrant) => void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { metrics: Metrics }
+}
+
+// Requests that match no route share one label, so scanners cannot grow the series without bound.
+const UNMATCHED_ROUTE = 'unmatched'
+
+/**
+ * Prometheus metrics on a registry owned by this app (never the global one: several apps share a
+ * test process): HTTP counts and latencies by route pattern, the auth counters, the DB pool and
+ * the default process metrics, served at GET /metrics.
+ */
+export default fp(async function metricsPlugin (fastify) {
+  const register = new Registry()
+  collectDefaultMetrics({ register })
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [register]
+  })
+  const durations = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request received to response sent, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [register]
+  })
+  fastify.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode) }
+    requests.inc(labels)
+    durations.observe(labels, reply.elapsedTime / 1000)
+  })
+
+  registerPoolGauge(register, () => fastify.database.poolStats())
+  fastify.decorate('metrics', createDomainMetrics(register))
+
+  fastify.get('/metrics', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Prometheus metrics: requests, auth events, rate limiting, DB pool, process',
+      response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } }
+    }
+  }, async (_request, reply) => {
+    const body = await register.metrics()
+    return await reply.header('cache-control', 'no-store').type(register.contentType).send(body)
+  })
+}, { name: 'metrics', dependencies: ['config', 'db'], fastify: '5.x' })
+
+function createDomainMetrics (register: Registry): Metrics {
+  const registers = [register]
+  const logins = new Counter({ name: 'auth_logins_total', help: 'Password logins, by result', labelNames: ['result'] as const, registers })
+  const refreshes = new Counter({ name: 'auth_refreshes_total', help: 'Refresh-token presentations, by outcome', labelNames: ['result'] as const, registers })
+  const reuseDetections = new Counter({ name: 'auth_refresh_reuse_detections_total', help: 'Spent refresh tokens presented again (their session family revoked)', registers })
+  const rateLimitHits = new Counter({ name: 'rate_limit_hits_total', help: 'Requests refused by a rate limit, by route pattern', labelNames: ['route'] as const, registers })
+  const tokensIssued = new Counter({ name: 'tokens_issued_total', help: 'Access tokens issued, by grant', labelNames: ['grant'] as const, registers })
+  return {
+    loginSucceeded: () => { logins.inc({ result: 'ok' }) },
+    loginFailed: () => { logins.inc({ result: 'failed' }) },
+    refreshed: (result) => { refreshes.inc({ result }) },
+    reuseDetected: () => { reuseDetections.inc() },
+    rateLimited: (route) => { rateLimitHits.inc({ route }) },
+    tokenIssued: (grant) => { tokensIssued.inc({ grant }) }
+  }
+}
+
+// Read when scraped, not sampled on a timer: the numbers are the pool's at that moment.
+function registerPoolGauge (register: Registry, poolStats: () => PoolStats): Gauge<'state'> {
+  return new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections, by state (total, idle, waiting for a connection)',
+    labelNames: ['state'] as const,
+    registers: [register],
+    collect () {
+      const stats = poolStats()
+      this.set({ state: 'total' }, stats.total)
+      this.set({ state: 'idle' }, stats.idle)
+      this.set({ state: 'waiting' }, stats.waiting)
+    }
+  })
+}

@@ -1,0 +1,53 @@
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { authenticate } from '../../domain/credentials/login.js'
+import { startSession } from '../../domain/sessions/start-session.js'
+import { AppError } from '../../errors.js'
+import { requestContext } from '../../plugins/sessions.js'
+import { Email, Password, problemResponse } from '../../schemas/common.js'
+import { commonErrors } from './errors.js'
+import { sendTokens } from './token-response.js'
+
+const LoginBody = Type.Object({
+  email: Email,
+  password: Password,
+  delivery: Type.Optional(Type.Enum(['cookie', 'body'], { default: 'cookie', description: '"cookie" (default): the refresh token only in an httpOnly cookie; "body": only in the JSON' }))
+}, { additionalProperties: false })
+
+const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify) {
+  fastify.post('/login', {
+    config: { rateLimit: fastify.rateLimits.login },
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in with email and password; starts a session',
+      description: 'Unknown email and wrong password answer alike. Repeated failures for one account back off exponentially (429 with Retry-After).',
+      body: LoginBody,
+      response: {
+        200: Type.Ref('TokenResponse'),
+        ...commonErrors,
+        401: problemResponse('invalid_credentials'),
+        429: problemResponse('rate_limited: too many attempts from this IP or for this account; see Retry-After')
+      }
+    }
+  }, async (request, reply) => {
+    const context = requestContext(request)
+    let userId: string
+    try {
+      ({ userId } = await authenticate(fastify.loginDeps, request.body, context))
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_credentials') fastify.metrics.loginFailed()
+      throw error
+    }
+    const tokens = await startSession(fastify.sessionDeps, {
+      userId,
+      clientId: fastify.config.FIRST_PARTY_CLIENT_ID,
+      delivery: request.body.delivery === 'body' ? 'body' : 'cookie',
+      context
+    })
+    fastify.metrics.loginSucceeded()
+    fastify.metrics.tokenIssued('password')
+    return sendTokens(reply, fastify.config, tokens)
+  })
+}
+
+export default loginRoute

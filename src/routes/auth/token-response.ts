@@ -1,0 +1,74 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Config } from '../../config.js'
+import type { IssuedTokens } from '../../domain/sessions/deps.js'
+import { AppError } from '../../errors.js'
+
+export const REFRESH_COOKIE = 'refresh_token'
+export const REFRESH_COOKIE_PATH = '/auth'
+
+export const TokenResponse = Type.Object({
+  accessToken: Type.String({ description: 'JWT (RFC 9068, typ at+jwt)' }),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'Access-token lifetime in seconds' }),
+  refreshToken: Type.Optional(Type.String({ description: 'Only with delivery "body"; with "cookie" it is in the httpOnly cookie alone' })),
+  refreshExpiresIn: Type.Integer({ description: 'Seconds until the session ends at the latest (rotation never extends it)' }),
+  sessionId: Type.String({ format: 'uuid' })
+}, { $id: 'TokenResponse', additionalProperties: false })
+
+/**
+ * Answer with a token pair in the session's delivery mode: `cookie` puts the refresh token only
+ * in an httpOnly cookie, `body` only in the JSON. Never cached (RFC 6749 §5.1).
+ */
+export function sendTokens (reply: FastifyReply, config: Config, tokens: IssuedTokens): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  const body: Record<string, unknown> = {
+    accessToken: tokens.accessToken,
+    tokenType: 'Bearer',
+    expiresIn: tokens.expiresIn,
+    refreshExpiresIn: tokens.refreshExpiresIn,
+    sessionId: tokens.sessionId
+  }
+  if (tokens.delivery === 'body') {
+    body.refreshToken = tokens.refreshToken
+  } else {
+    reply.setCookie(REFRESH_COOKIE, tokens.refreshToken, {
+      httpOnly: true,
+      secure: config.COOKIE_SECURE,
+      sameSite: 'strict',
+      path: REFRESH_COOKIE_PATH,
+      maxAge: tokens.refreshExpiresIn
+    })
+  }
+  return reply.code(200).send(body)
+}
+
+export function clearRefreshCookie (reply: FastifyReply, config: Config): void {
+  reply.clearCookie(REFRESH_COOKIE, { httpOnly: true, secure: config.COOKIE_SECURE, sameSite: 'strict', path: REFRESH_COOKIE_PATH })
+}
+
+/**
+ * The refresh token of a request: from the JSON body if given there, else from the cookie. A
+ * cookie travels with every request the browser makes, so a cookie-authenticated request from
+ * an Origin we do not know is refused (CSRF; SameSite=Strict is the first line, this the second).
+ */
+export function presentedRefreshToken (request: FastifyRequest, config: Config): { token: string, via: 'body' | 'cookie' } | undefined {
+  const fromBody = (request.body as { refreshToken?: unknown } | undefined)?.refreshToken
+  if (typeof fromBody === 'string') return { token: fromBody, via: 'body' }
+  const fromCookie = request.cookies[REFRESH_COOKIE]
+  if (fromCookie === undefined || fromCookie === '') return undefined
+  assertAllowedOrigin(request, config)
+  return { token: fromCookie, via: 'cookie' }
+}
+
+export function assertAllowedOrigin (request: FastifyRequest, config: Config): void {
+  const origin = request.headers.origin
+  if (origin !== undefined && !config.ALLOWED_ORIGINS.includes(origin)) {
+    throw new AppError('csrf_rejected', 'Cookie-authenticated requests from this origin are not allowed')
+  }
+}
+
+/** preValidation: a cookie-only request has no body at all; validate it as `{}`. */
+export async function treatMissingBodyAsEmpty (request: FastifyRequest): Promise<void> {
+  request.body ??= {}
+}

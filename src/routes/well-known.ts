@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+
+/** How long verifiers may cache the JWKS; the next key is published far longer in advance. */
+export const JWKS_MAX_AGE_SECONDS = 300
+
+const Jwk = Type.Object({
+  kty: Type.String(),
+  kid: Type.String(),
+  alg: Type.String(),
+  use: Type.Literal('sig'),
+  crv: Type.Optional(Type.String()),
+  x: Type.Optional(Type.String()),
+  y: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()),
+  e: Type.Optional(Type.String())
+}, { additionalProperties: false, description: 'A public signing key (RFC 7517); private members never appear' })
+
+const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoutes (fastify) {
+  const { config } = fastify
+
+  fastify.get('/.well-known/jwks.json', {
+    schema: {
+      tags: ['keys'],
+      summary: 'Public signing keys (JWKS): the current key, the next key, and retired keys whose tokens may still be live',
+      description: 'Served from memory (it keeps answering while the database is down). Cacheable; supports If-None-Match.',
+      response: {
+        200: Type.Object({ keys: Type.Array(Jwk) }),
+        304: Type.Unsafe<undefined>({ description: 'Not modified (ETag matched)' })
+      }
+    }
+  }, async (request, reply) => {
+    const { document, etag } = fastify.keys.jwks()
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).header('etag', etag)
+    const ifNoneMatch = request.headers['if-none-match']
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+      return await reply.code(304).send()
+    }
+    return document as { keys: Array<{ kty: string, kid: string, alg: string, use: 'sig' }> }
+  })
+
+  const metadata = {
+    issuer: config.ISSUER,
+    jwks_uri: `${config.ISSUER}/.well-known/jwks.json`,
+    token_endpoint: `${config.ISSUER}/oauth/token`,
+    revocation_endpoint: `${config.ISSUER}/oauth/revoke`,
+    introspection_endpoint: `${config.ISSUER}/oauth/introspect`,
+    grant_types_supported: ['refresh_token', 'client_credentials'],
+    // No authorization endpoint: users authenticate through /auth/login.
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    access_token_signing_alg_values_supported: [config.JWT_ALG],
+    service_documentation: `${config.ISSUER}/docs`
+  }
+
+  fastify.get('/.well-known/openid-configuration', {
+    schema: {
+      tags: ['keys'],
+      summary: 'Authorization server metadata (RFC 8414) for OAuth client libraries',
+      response: { 200: Type.Object({ issuer: Type.String(), jwks_uri: Type.String() }, { additionalProperties: true }) }
+    }
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=3600')
+    return metadata
+  })
+}
+
+export default wellKnownRoutes
