@@ -10,12 +10,14 @@ import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin from './plugins/errors.js'
 import keysPlugin from './plugins/keys.js'
+import maintenancePlugin from './plugins/maintenance.js'
 import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
 import sessionsPlugin from './plugins/sessions.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health.js'
+import oauthRoutes from './routes/oauth/index.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
 
@@ -70,9 +72,11 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(keysPlugin)
   await app.register(sessionsPlugin)
   await app.register(accessTokenGuardPlugin)
+  await app.register(maintenancePlugin)
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(authRoutes, { prefix: '/auth' })
+  await app.register(oauthRoutes, { prefix: '/oauth' })
   return app
 }
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
-import { findSessionById } from '../db/repositories/sessions.js'
+import { findLiveSession } from '../domain/sessions/liveness.js'
 import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../domain/tokens/access-token.js'
 import { systemClock } from '../lib/clock.js'
 
@@ -48,12 +48,8 @@ export default fp(async function accessTokenGuardPlugin (fastify) {
     const token = bearerToken(request)
     if (token === undefined) throw invalidToken('An access token is required')
     const claims = await verifyAccessToken(fastify.accessTokenDeps, token)
-    if (claims.sid !== undefined) {
-      const session = await findSessionById(fastify.db, claims.sid)
-      const now = systemClock.now()
-      const live = session !== undefined && session.revoked_at === null && session.expires_at > now &&
-        session.last_used_at.getTime() + fastify.config.SESSION_IDLE_TTL * 1000 > now.getTime()
-      if (!live) throw invalidToken('The session of this access token has ended')
+    if (claims.sid !== undefined && await findLiveSession(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL) === undefined) {
+      throw invalidToken('The session of this access token has ended')
     }
     request.caller = { sub: claims.sub, sid: claims.sid, claims }
   })

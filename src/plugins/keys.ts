@@ -1,5 +1,10 @@
 import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.js'
+import type { Database } from '../db/database.js'
+import type { KeyRingDeps } from '../domain/keys/key-ring.js'
 import { KeyStore } from '../domain/keys/key-store.js'
+import type { SigningAlgorithm } from '../domain/keys/signing-key.js'
 import { systemClock } from '../lib/clock.js'
 import { createSecretBox } from '../lib/secret-box.js'
 
@@ -10,7 +15,19 @@ declare module 'fastify' {
 /** How often an instance re-reads the key ring (so it follows rotations made elsewhere). */
 export const KEY_RELOAD_INTERVAL_SECONDS = 60
 const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000
-const CLOCK_SKEW_SECONDS = 60
+export const CLOCK_SKEW_SECONDS = 60
+
+/** The key ring's dependencies, as the server and `npm run keys:rotate` both build them. */
+export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps {
+  if (config.KEY_ENCRYPTION_SECRET === undefined) throw new Error('KEY_ENCRYPTION_SECRET is required to store signing keys')
+  return {
+    db,
+    clock: systemClock,
+    secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
+    alg: config.JWT_ALG as SigningAlgorithm,
+    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS
+  }
+}
 
 /**
  * Signing keys from the database: the current one signs, all published ones verify. Retired
@@ -19,14 +36,7 @@ const CLOCK_SKEW_SECONDS = 60
  */
 export default fp(async function keysPlugin (fastify) {
   const { config } = fastify
-  if (config.KEY_ENCRYPTION_SECRET === undefined) throw new Error('KEY_ENCRYPTION_SECRET is required to store signing keys')
-  const keys = new KeyStore({
-    db: fastify.db,
-    clock: systemClock,
-    secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
-    alg: config.JWT_ALG as 'ES256' | 'EdDSA' | 'RS256',
-    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS
-  })
+  const keys = new KeyStore(keyRingDeps(config, fastify.db))
   await keys.initialize()
   fastify.decorate('keys', keys)
 

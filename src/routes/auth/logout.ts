@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { revokeAllUserSessions, revokeSessionOfRefreshToken, revokeUserSession } from '../../domain/sessions/revocation.js'
 import { invalidToken } from '../../domain/tokens/access-token.js'
 import { requestContext } from '../../plugins/sessions.js'

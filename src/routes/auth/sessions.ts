@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { findLiveSessionsOfUser } from '../../db/repositories/sessions.js'
+import { isSessionLive } from '../../domain/sessions/liveness.js'
 import { revokeUserSession } from '../../domain/sessions/revocation.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
@@ -33,9 +34,8 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
   }, async (request) => {
     const caller = request.caller!
     const now = deps.clock.now()
-    const idleMs = fastify.config.SESSION_IDLE_TTL * 1000
     const sessions = (await findLiveSessionsOfUser(fastify.db, caller.sub, now))
-      .filter((session) => session.last_used_at.getTime() + idleMs > now.getTime())
+      .filter((session) => isSessionLive(session, now, fastify.config.SESSION_IDLE_TTL))
       .map((session) => ({
         id: session.id,
         createdAt: session.created_at.toISOString(),

@@ -1,0 +1,13 @@
+import { ensureKeyRing, rotateKeyRing } from '../domain/keys/key-ring.js'
+import { keyRingDeps } from '../plugins/keys.js'
+import { runWithDatabase } from './context.js'
+
+// `npm run keys:rotate`: promote the published next key to current, retire the current one (it
+// stays in the JWKS until its tokens have expired) and publish a new next key. Running instances
+// pick the change up within KEY_RELOAD_INTERVAL_SECONDS (see src/plugins/keys.ts).
+await runWithDatabase('keys:rotate', async (config, database) => {
+  const deps = keyRingDeps(config, database.db)
+  await ensureKeyRing(deps)
+  const result = await rotateKeyRing(deps)
+  process.stdout.write(`${JSON.stringify({ retired: result.retired ?? null, current: result.current, next: result.next })}\n`)
+})

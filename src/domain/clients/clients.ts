@@ -1,0 +1,54 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/database.js'
+import { findActiveOAuthClient, insertOAuthClient, type OAuthClientRow } from '../../db/repositories/oauth-clients.js'
+import { randomToken } from '../../lib/random.js'
+
+/** A registered service client, as the OAuth endpoints see it. */
+export interface ServiceClient {
+  clientId: string
+  name: string | null
+  /** Space-separated scopes the client may ask for. */
+  scope: string | null
+}
+
+const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest()
+// Compared against when the client id is unknown, so unknown ids and wrong secrets cost the same.
+const DUMMY_HASH = hashSecret('no such client')
+
+/**
+ * Register a service client for client_credentials. The secret has 256 bits of entropy, so its
+ * SHA-256 is what is stored (argon2 would add nothing but latency); it is returned only here.
+ */
+export async function createServiceClient (db: Kysely<Database>, input: { name?: string, scope?: string }): Promise<{ clientId: string, clientSecret: string }> {
+  const clientId = `svc_${randomToken(12)}`
+  const clientSecret = randomToken(32)
+  await insertOAuthClient(db, {
+    clientId,
+    secretHash: hashSecret(clientSecret).toString('base64url'),
+    name: input.name ?? null,
+    scope: input.scope?.trim() === '' ? null : input.scope?.trim() ?? null
+  })
+  return { clientId, clientSecret }
+}
+
+/** The client if the id exists, is not revoked and the secret matches (compared in constant time). */
+export async function authenticateServiceClient (db: Kysely<Database>, clientId: string, clientSecret: string): Promise<ServiceClient | undefined> {
+  const row: OAuthClientRow | undefined = clientId.length <= 128 ? await findActiveOAuthClient(db, clientId) : undefined
+  const expected = row === undefined ? DUMMY_HASH : Buffer.from(row.secret_hash, 'base64url')
+  const presented = hashSecret(clientSecret)
+  const matches = expected.length === presented.length && timingSafeEqual(expected, presented)
+  if (row === undefined || !matches) return undefined
+  return { clientId: row.client_id, name: row.name, scope: row.scope }
+}
+
+/**
+ * The scope to grant: what was asked for, if every part of it is registered for the client, or
+ * the client's whole registered scope when nothing was asked. `undefined` means "refuse".
+ */
+export function grantedScope (client: ServiceClient, requested: string | undefined): string | undefined {
+  const allowed = new Set((client.scope ?? '').split(' ').filter((s) => s !== ''))
+  if (requested === undefined || requested.trim() === '') return client.scope ?? ''
+  const asked = requested.split(' ').filter((s) => s !== '')
+  return asked.every((scope) => allowed.has(scope)) ? asked.join(' ') : undefined
+}

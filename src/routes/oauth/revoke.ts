@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { authenticateServiceClient } from '../../domain/clients/clients.js'
+import { revokeSessionOfRefreshToken } from '../../domain/sessions/revocation.js'
+import { AppError } from '../../errors.js'
+import { requestContext } from '../../plugins/sessions.js'
+import { invalidClient, presentedClientCredentials } from './client-auth.js'
+import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
+
+const RevokeBody = oauthBody({ token: OAuthParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam })
+
+const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fastify) {
+  fastify.post('/revoke', {
+    config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
+    schema: {
+      tags: ['oauth'],
+      summary: 'Revoke a refresh token and so its whole session (RFC 7009)',
+      description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). Access tokens are short-lived and not revoked individually; revoke their session through its refresh token or /auth/logout.',
+      consumes: OAUTH_CONSUMES,
+      security: [{ clientBasic: [] }, {}],
+      body: Type.Partial(RevokeBody),
+      response: {
+        200: Type.Unsafe<undefined>({ description: 'Revoked, or nothing to revoke' }),
+        400: oauthErrorResponse('invalid_request: no token'),
+        401: oauthErrorResponse('invalid_client: client credentials were given and are wrong'),
+        503: oauthErrorResponse('temporarily_unavailable')
+      }
+    }
+  }, async (request, reply) => {
+    reply.header('cache-control', 'no-store')
+    const { token } = request.body
+    if (token === undefined || token === '') throw new AppError('invalid_request', 'token is required')
+    const credentials = presentedClientCredentials(request)
+    if (credentials?.clientSecret !== undefined &&
+      await authenticateServiceClient(fastify.db, credentials.clientId, credentials.clientSecret) === undefined) {
+      throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
+    }
+    await revokeSessionOfRefreshToken({ db: fastify.db, clock: fastify.sessionDeps.clock }, token, 'token_revoked', requestContext(request))
+    return await reply.code(200).send()
+  })
+}
+
+export default revokeRoute

@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { authenticateServiceClient, grantedScope } from '../../domain/clients/clients.js'
+import { rotateRefreshToken } from '../../domain/sessions/rotation.js'
+import { signAccessToken } from '../../domain/tokens/access-token.js'
+import { insertAuditEvent } from '../../db/repositories/audit-events.js'
+import { AppError } from '../../errors.js'
+import { requestContext } from '../../plugins/sessions.js'
+import { invalidClient, presentedClientCredentials, requireServiceClient } from './client-auth.js'
+import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
+
+const TokenBody = oauthBody({
+  grant_type: OAuthParam,
+  refresh_token: OAuthParam,
+  scope: OAuthParam,
+  client_id: OAuthParam,
+  client_secret: OAuthParam
+})
+
+const OAuthTokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String())
+}, { additionalProperties: false })
+
+const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify) {
+  fastify.post('/token', {
+    config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
+    schema: {
+      tags: ['oauth'],
+      summary: 'OAuth 2.0 token endpoint: refresh_token and client_credentials grants (RFC 6749)',
+      description: 'refresh_token follows the same rotation and reuse rules as /auth/refresh and always returns the new refresh token in the body. client_credentials requires a registered service client (HTTP Basic or client_id/client_secret in the body) and issues an access token with sub = client id and no refresh token.',
+      consumes: OAUTH_CONSUMES,
+      security: [{ clientBasic: [] }, {}],
+      body: Type.Partial(TokenBody),
+      response: {
+        200: OAuthTokenResponse,
+        400: oauthErrorResponse('invalid_request, invalid_grant, unsupported_grant_type or invalid_scope'),
+        401: oauthErrorResponse('invalid_client'),
+        429: oauthErrorResponse('rate_limited'),
+        503: oauthErrorResponse('temporarily_unavailable')
+      }
+    }
+  }, async (request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    const body = request.body
+    switch (body.grant_type) {
+      case 'refresh_token': {
+        if (body.refresh_token === undefined || body.refresh_token === '') throw new AppError('invalid_request', 'refresh_token is required')
+        // Public clients send no secret; a confidential client that does must authenticate.
+        const credentials = presentedClientCredentials(request)
+        if (credentials?.clientSecret !== undefined &&
+          await authenticateServiceClient(fastify.db, credentials.clientId, credentials.clientSecret) === undefined) {
+          throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
+        }
+        const outcome = await rotateRefreshToken(fastify.sessionDeps, body.refresh_token, requestContext(request))
+        if (outcome.kind !== 'rotated') {
+          fastify.metrics.refreshed(outcome.kind)
+          if (outcome.kind === 'reused') fastify.metrics.reuseDetected()
+          throw new AppError('invalid_grant', outcome.kind === 'reused'
+            ? 'The refresh token was already used; the session has been revoked'
+            : outcome.kind === 'expired' ? 'The session has expired' : 'The refresh token is invalid or revoked')
+        }
+        fastify.metrics.refreshed(outcome.grace ? 'grace' : 'ok')
+        fastify.metrics.tokenIssued('refresh_token')
+        const { tokens } = outcome
+        return { access_token: tokens.accessToken, token_type: 'Bearer' as const, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
+      }
+      case 'client_credentials': {
+        const client = await requireServiceClient(fastify.db, request)
+        const scope = grantedScope(client, body.scope)
+        if (scope === undefined) throw new AppError('invalid_scope', 'The requested scope is not registered for this client')
+        const access = await signAccessToken(fastify.accessTokenDeps, { sub: client.clientId, clientId: client.clientId, scope })
+        await insertAuditEvent(fastify.db, { type: 'client_token_issued', clientId: client.clientId, ip: request.ip }, fastify.sessionDeps.clock.now())
+        fastify.metrics.tokenIssued('client_credentials')
+        return { access_token: access.token, token_type: 'Bearer' as const, expires_in: access.expiresIn, ...(scope === '' ? {} : { scope }) }
+      }
+      case undefined:
+        throw new AppError('invalid_request', 'grant_type is required')
+      default:
+        throw new AppError('unsupported_grant_type', 'Supported grant types: refresh_token, client_credentials')
+    }
+  })
+}
+
+export default tokenRoute
