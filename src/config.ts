@@ -46,7 +46,10 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_REFRESH_MAX: Type.Integer({ minimum: 1, default: 120 }),
   RATE_LIMIT_TOKEN_MAX: Type.Integer({ minimum: 1, default: 120 }),
   LOGIN_FAILURES_BEFORE_BACKOFF: Type.Integer({ minimum: 1, default: 5 }),
-  LOGIN_BACKOFF_MAX_SECONDS: Seconds(900)
+  LOGIN_BACKOFF_MAX_SECONDS: Seconds(900),
+  // argon2 shares libuv's 4-thread pool with DNS and file I/O: bound it (see createPasswordHasher).
+  PASSWORD_HASH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  PASSWORD_HASH_QUEUE: Type.Integer({ minimum: 0, default: 64 })
 })
 
 type RawConfig = Static<typeof ConfigSchema>

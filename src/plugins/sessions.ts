@@ -45,6 +45,7 @@ export default fp(async function sessionsPlugin (fastify) {
   fastify.decorate('loginDeps', {
     db: fastify.db,
     clock: systemClock,
-    throttle: { freeFailures: config.LOGIN_FAILURES_BEFORE_BACKOFF, maxBackoffSeconds: config.LOGIN_BACKOFF_MAX_SECONDS }
+    throttle: { freeFailures: config.LOGIN_FAILURES_BEFORE_BACKOFF, maxBackoffSeconds: config.LOGIN_BACKOFF_MAX_SECONDS },
+    hasher: fastify.passwordHasher
   })
 }, { name: 'sessions', dependencies: ['config', 'db', 'keys'], fastify: '5.x' })

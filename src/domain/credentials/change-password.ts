@@ -6,7 +6,7 @@ import type { RequestContext } from '../sessions/deps.js'
 import type { RevocationDeps } from '../sessions/revocation.js'
 import { auditContext } from '../sessions/start-session.js'
 import type { PasswordPolicy } from './password-policy.js'
-import { hashPassword, normalizePassword, verifyPassword } from './password.js'
+import { normalizePassword, type PasswordHasher } from './password.js'
 
 export interface ChangePasswordInput {
   userId: string
@@ -20,13 +20,13 @@ export interface ChangePasswordInput {
  * Change a password after re-authentication with the current one, then revoke every other
  * session: whoever else held one (perhaps the reason for the change) is out.
  */
-export async function changePassword (deps: RevocationDeps & { passwordPolicy: PasswordPolicy }, input: ChangePasswordInput, context: RequestContext): Promise<void> {
+export async function changePassword (deps: RevocationDeps & { passwordPolicy: PasswordPolicy, hasher: PasswordHasher }, input: ChangePasswordInput, context: RequestContext): Promise<void> {
   const user = await findUserById(deps.db, input.userId)
-  const ok = await verifyPassword(user?.password_hash, input.currentPassword.normalize('NFKC'))
+  const ok = await deps.hasher.verify(user?.password_hash, input.currentPassword.normalize('NFKC'))
   if (user === undefined || !ok) throw invalidCredentials()
   const newPassword = normalizePassword(input.newPassword, 'newPassword')
   deps.passwordPolicy.assertAcceptable(newPassword, user.email)
-  const passwordHash = await hashPassword(newPassword)
+  const passwordHash = await deps.hasher.hash(newPassword)
   const now = deps.clock.now()
   await deps.db.transaction().execute(async (trx) => {
     await updatePasswordHash(trx, user.id, passwordHash, now)

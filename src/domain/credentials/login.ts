@@ -7,12 +7,13 @@ import type { Clock } from '../../lib/clock.js'
 import type { RequestContext } from '../sessions/deps.js'
 import { normalizeEmail } from './email.js'
 import { assertNotThrottled, recordFailedLogin, recordSuccessfulLogin, type LoginThrottlePolicy } from './login-throttle.js'
-import { hashPassword, passwordNeedsRehash, verifyPassword } from './password.js'
+import type { PasswordHasher } from './password.js'
 
 export interface LoginDeps {
   db: Kysely<Database>
   clock: Clock
   throttle: LoginThrottlePolicy
+  hasher: PasswordHasher
 }
 
 /**
@@ -25,13 +26,13 @@ export async function authenticate (deps: LoginDeps, input: { email: string, pas
   await assertNotThrottled(deps.db, deps.clock, email)
   const password = input.password.normalize('NFKC')
   const user = await findUserByEmail(deps.db, email)
-  const ok = await verifyPassword(user?.password_hash, password)
+  const ok = await deps.hasher.verify(user?.password_hash, password)
   if (user === undefined || !ok) {
     await recordFailedLogin(deps.db, deps.clock, email, deps.throttle)
     await insertAuditEvent(deps.db, { type: 'login_failed', userId: user?.id ?? null, ip: context.ip, userAgent: context.userAgent }, deps.clock.now())
     throw invalidCredentials()
   }
   await recordSuccessfulLogin(deps.db, email)
-  if (passwordNeedsRehash(user.password_hash)) await updatePasswordHash(deps.db, user.id, await hashPassword(password))
+  if (deps.hasher.needsRehash(user.password_hash)) await updatePasswordHash(deps.db, user.id, await deps.hasher.hash(password))
   return { userId: user.id }
 }

@@ -1,5 +1,6 @@
 import argon2 from 'argon2'
-import { validationFailed } from '../../errors.js'
+import { serviceUnavailable, validationFailed } from '../../errors.js'
+import { ConcurrencyLimiter } from '../../lib/concurrency-limiter.js'
 
 export const MIN_PASSWORD_LENGTH = 8
 export const MAX_PASSWORD_LENGTH = 1024
@@ -25,27 +26,42 @@ export function normalizePassword (raw: string, field = 'password'): string {
   return password
 }
 
-export async function hashPassword (password: string): Promise<string> {
-  return await argon2.hash(password, ARGON2_PARAMETERS)
+/** Hashing and verification, bounded: see createPasswordHasher. */
+export interface PasswordHasher {
+  hash: (password: string) => Promise<string>
+  /** Verify against a stored hash, or against a dummy hash when there is none (same cost either way). */
+  verify: (storedHash: string | undefined, password: string) => Promise<boolean>
+  needsRehash: (storedHash: string) => boolean
 }
 
-// Verified against when the account does not exist, so that an unknown email costs the same
-// argon2 work as a wrong password (no user enumeration by timing).
-let dummyHash: Promise<string> | undefined
-const getDummyHash = async (): Promise<string> => await (dummyHash ??= hashPassword('dummy password for unknown accounts'))
-
-/** Verify a password against a stored hash, or against the dummy hash when there is none. */
-export async function verifyPassword (storedHash: string | undefined, password: string): Promise<boolean> {
-  const hash = storedHash ?? await getDummyHash()
-  try {
-    const ok = await argon2.verify(hash, password)
-    return ok && storedHash !== undefined
-  } catch {
-    return false
+/**
+ * argon2 runs on libuv's small shared thread pool (4 threads by default), which the database
+ * driver's DNS lookups and file I/O need too. A login flood must not starve them: at most
+ * `maxConcurrent` hashes run at once and `maxQueued` wait; beyond that the caller gets 503
+ * service_unavailable with Retry-After at once, while refreshes and the JWKS keep answering.
+ */
+export function createPasswordHasher (options: { maxConcurrent: number, maxQueued: number }): PasswordHasher {
+  const limiter = new ConcurrencyLimiter({
+    ...options,
+    onOverload: () => serviceUnavailable('Too many password checks in progress; try again shortly')
+  })
+  const hash = async (password: string): Promise<string> => await limiter.run(async () => await argon2.hash(password, ARGON2_PARAMETERS))
+  // Verified against when the account does not exist, so that an unknown email costs the same
+  // argon2 work as a wrong password (no user enumeration by timing).
+  let dummyHash: Promise<string> | undefined
+  return {
+    hash,
+    async verify (storedHash, password) {
+      const target = storedHash ?? await (dummyHash ??= argon2.hash('dummy password for unknown accounts', ARGON2_PARAMETERS))
+      const ok = await limiter.run(async () => {
+        try {
+          return await argon2.verify(target, password)
+        } catch {
+          return false
+        }
+      })
+      return ok && storedHash !== undefined
+    },
+    needsRehash: (storedHash) => argon2.needsRehash(storedHash, ARGON2_PARAMETERS)
   }
-}
-
-/** True when a stored hash was made with other parameters than the current ones. */
-export function passwordNeedsRehash (storedHash: string): boolean {
-  return argon2.needsRehash(storedHash, ARGON2_PARAMETERS)
 }

@@ -6,12 +6,13 @@ import { emailTaken } from '../../errors.js'
 import { newId } from '../../lib/random.js'
 import { toPublicUser, type PublicUser } from '../users.js'
 import { normalizeEmail } from './email.js'
-import { hashPassword, normalizePassword } from './password.js'
+import { normalizePassword, type PasswordHasher } from './password.js'
 import type { PasswordPolicy } from './password-policy.js'
 
 export interface RegisterDeps {
   db: Kysely<Database>
   passwordPolicy: PasswordPolicy
+  hasher: PasswordHasher
 }
 
 /**
@@ -22,7 +23,7 @@ export async function registerUser (deps: RegisterDeps, input: { email: string, 
   const email = normalizeEmail(input.email)
   const password = normalizePassword(input.password)
   deps.passwordPolicy.assertAcceptable(password, email)
-  const passwordHash = await hashPassword(password)
+  const passwordHash = await deps.hasher.hash(password)
   try {
     return toPublicUser(await insertUser(deps.db, { id: newId(), email, passwordHash }))
   } catch (error) {

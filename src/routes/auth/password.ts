@@ -26,7 +26,7 @@ const passwordRoute: FastifyPluginAsyncTypebox = async function passwordRoute (f
     }
   }, async (request, reply) => {
     const caller = request.caller!
-    await changePassword({ db: fastify.db, clock: fastify.sessionDeps.clock, passwordPolicy: fastify.passwordPolicy }, {
+    await changePassword({ db: fastify.db, clock: fastify.sessionDeps.clock, passwordPolicy: fastify.passwordPolicy, hasher: fastify.passwordHasher }, {
       userId: caller.sub,
       currentSessionId: caller.sid,
       currentPassword: request.body.currentPassword,

@@ -24,7 +24,7 @@ const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (f
       }
     }
   }, async (request, reply) => {
-    const user = await registerUser({ db: fastify.db, passwordPolicy: fastify.passwordPolicy }, request.body)
+    const user = await registerUser({ db: fastify.db, passwordPolicy: fastify.passwordPolicy, hasher: fastify.passwordHasher }, request.body)
     return await reply.code(201).send({ user })
   })
 }
