@@ -15,6 +15,7 @@ import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
 import sessionsPlugin from './plugins/sessions.js'
+import shutdownPlugin from './plugins/shutdown.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health.js'
 import oauthRoutes from './routes/oauth/index.js'
@@ -73,7 +74,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // src/plugins/shutdown.ts answers requests that arrive while closing, as problem+json.
+    return503OnClosing: false,
     forceCloseConnections: 'idle'
   })
 
@@ -84,6 +86,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
   await app.register(securityHeadersPlugin)
+  await app.register(shutdownPlugin)
   await app.register(docsPlugin)
   await app.register(dbPlugin, { database: opts.database })
   await app.register(credentialsPlugin)

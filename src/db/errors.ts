@@ -7,8 +7,8 @@ export const isUniqueViolation = (error: unknown): boolean => errorCode(error) =
 // Socket errors, SQLSTATE class 08 (connection exception), 57P0x (shutdown / cannot connect now),
 // 57014 (statement timeout), 53300 (too many connections) and pg-pool's own timeout/termination
 // messages all mean "the database is not answering", which the client sees as 503.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57014', '53300', '57P01', '57P02', '57P03'])
-const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout|PGlite is closed/i
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', '57014', '53300', '57P01', '57P02', '57P03'])
+const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout|timeout expired|PGlite is closed/i
 
 export function isDatabaseUnavailable (error: unknown): boolean {
   const code = errorCode(error)
