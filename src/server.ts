@@ -1,18 +1,10 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
-import { resolveDevelopmentSecret } from './lib/dev-secret.js'
+import { loadCommandConfig } from './cli/context.js'
 
 const SHUTDOWN_DEADLINE_MS = 9_000
 
 async function main (): Promise<void> {
-  let config
-  try {
-    config = await resolveDevelopmentSecret(loadConfig(process.env))
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`token-service: ${error.message}\n`)
-    process.exit(1)
-  }
+  const config = await loadCommandConfig('token-service')
 
   const app = await buildApp({ config })
   await app.listen({ port: config.PORT, host: config.HOST })

@@ -4,19 +4,22 @@ import { migrateToLatest } from '../db/migrator.js'
 import { resolveDevelopmentSecret } from '../lib/dev-secret.js'
 
 /**
- * What every command starts with: the validated configuration (and the development secret) and a
- * migrated database, closed again when the command is done. A configuration error ends the
- * process with exit code 1 and one line, like the server.
+ * The validated configuration (and the development secret), or exit code 1 with one line naming
+ * what is wrong, exactly like the server.
  */
-export async function runWithDatabase (name: string, command: (config: Config, database: DatabaseHandle) => Promise<void>): Promise<void> {
-  let config: Config
+export async function loadCommandConfig (name: string): Promise<Config> {
   try {
-    config = await resolveDevelopmentSecret(loadConfig(process.env))
+    return await resolveDevelopmentSecret(loadConfig(process.env))
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${name}: ${error.message}\n`)
     process.exit(1)
   }
+}
+
+/** Run a command on the configured database, migrated first and closed when the command is done. */
+export async function runWithDatabase (name: string, command: (config: Config, database: DatabaseHandle) => Promise<void>): Promise<void> {
+  const config = await loadCommandConfig(name)
   const database = await connectDatabase(config, (error) => { process.stderr.write(`${name}: database error: ${error.message}\n`) })
   try {
     await migrateToLatest(database.db)

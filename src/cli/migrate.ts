@@ -1,10 +1,10 @@
-import { loadConfig } from '../config.js'
 import { connectDatabase } from '../db/connect.js'
 import { migrateToLatest } from '../db/migrator.js'
+import { loadCommandConfig } from './context.js'
 
 // `npm run migrate`: bring the configured database (or the embedded one in DATA_DIR) up to date.
-const config = loadConfig(process.env)
-const database = await connectDatabase(config, (error) => { process.stderr.write(`database error: ${error.message}\n`) })
+const config = await loadCommandConfig('migrate')
+const database = await connectDatabase(config, (error) => { process.stderr.write(`migrate: database error: ${error.message}\n`) })
 try {
   const results = await migrateToLatest(database.db)
   for (const result of results ?? []) process.stdout.write(`${result.status.toLowerCase()}: ${result.migrationName}\n`)

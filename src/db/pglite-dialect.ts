@@ -23,21 +23,32 @@ export class PGliteDialect implements Dialect {
   createQueryCompiler (): PostgresQueryCompiler { return new PostgresQueryCompiler() }
 }
 
+// One lock per PGlite instance, shared by every Kysely built on it: two apps sharing one embedded
+// database (as tests do) must not interleave their transactions either.
+interface ConnectionLock { queue: Promise<void> }
+const locks = new WeakMap<PGlite, ConnectionLock>()
+
 class PGliteDriver implements Driver {
   readonly #connection: PGliteConnection
-  #queue: Promise<void> = Promise.resolve()
+  readonly #lock: ConnectionLock
   #release: (() => void) | undefined
 
   constructor (client: PGlite) {
     this.#connection = new PGliteConnection(client)
+    let lock = locks.get(client)
+    if (lock === undefined) {
+      lock = { queue: Promise.resolve() }
+      locks.set(client, lock)
+    }
+    this.#lock = lock
   }
 
   async init (): Promise<void> {}
 
   async acquireConnection (): Promise<DatabaseConnection> {
-    const previous = this.#queue
+    const previous = this.#lock.queue
     let release!: () => void
-    this.#queue = new Promise<void>((resolve) => { release = resolve })
+    this.#lock.queue = new Promise<void>((resolve) => { release = resolve })
     await previous
     this.#release = release
     return this.#connection

@@ -5,10 +5,10 @@ import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../doma
 import { systemClock } from '../lib/clock.js'
 
 export interface Caller {
-  /** User id (or client id for client_credentials tokens). */
+  /** The user id. */
   sub: string
-  /** Session id: present on user tokens. */
-  sid: string | undefined
+  /** The session of the token (only user tokens pass the guard). */
+  sid: string
   claims: AccessTokenClaims
 }
 
@@ -48,7 +48,9 @@ export default fp(async function accessTokenGuardPlugin (fastify) {
     const token = bearerToken(request)
     if (token === undefined) throw invalidToken('An access token is required')
     const claims = await verifyAccessToken(fastify.accessTokenDeps, token)
-    if (claims.sid !== undefined && await findLiveSession(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL) === undefined) {
+    // Every route behind this guard acts on a user and their session; a client_credentials token has neither.
+    if (claims.sid === undefined) throw invalidToken('This endpoint requires a user access token')
+    if (await findLiveSession(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL) === undefined) {
       throw invalidToken('The session of this access token has ended')
     }
     request.caller = { sub: claims.sub, sid: claims.sid, claims }

@@ -33,6 +33,9 @@ export default fp(async function docsPlugin (fastify) {
   await fastify.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false },
-    staticCSP: true
+    staticCSP: true,
+    // The default policy adds upgrade-insecure-requests, which blanks /docs on any plain-http
+    // host other than localhost (browsers then fetch the UI's assets over https).
+    transformStaticCSP: (header: string) => header.replace(/\s*upgrade-insecure-requests;?/, '')
   })
 }, { name: 'docs', dependencies: ['errors'], fastify: '5.x' })

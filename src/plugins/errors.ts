@@ -16,7 +16,7 @@ const PROBLEM_TYPE_BASE = 'urn:token-service:problem:'
 // Fastify's own failures, by code, in the contract's vocabulary.
 const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'The request body is larger than 16 KiB'),
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError('unsupported_media_type', 'The request body must be application/json'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError('unsupported_media_type', 'Unsupported content type; send application/json'),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('validation_failed', 'The request body is not valid JSON'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new AppError('validation_failed', 'The request body is empty'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('validation_failed', 'Content-Length does not match the body'),

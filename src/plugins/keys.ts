@@ -38,6 +38,8 @@ export default fp(async function keysPlugin (fastify) {
   const { config } = fastify
   const keys = new KeyStore(keyRingDeps(config, fastify.db))
   await keys.initialize()
+  // Also at start: an instance restarted more often than the hourly check must still rotate.
+  if (await keys.rotateIfDue(config.KEY_ROTATION_DAYS)) fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
   fastify.decorate('keys', keys)
 
   let lastRotationCheck = Date.now()

@@ -33,7 +33,7 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
     const { document, etag } = fastify.keys.jwks()
     reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).header('etag', etag)
     const ifNoneMatch = request.headers['if-none-match']
-    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === etag)) {
       return await reply.code(304).send()
     }
     return document as { keys: Array<{ kty: string, kid: string, alg: string, use: 'sig' }> }

@@ -39,7 +39,8 @@ export function judgeRefresh (token: PresentedToken, session: SessionState, now:
   if (token.spentAt === null) return { kind: 'rotate' }
   // The token just spent, again, within the grace window: a lost response or a second tab, not a
   // thief. Answer with the session's current token instead of forking the family.
-  const withinGrace = now.getTime() - token.spentAt.getTime() <= policy.graceSeconds * 1000
+  // A grace of 0 disables it outright, even for a replay in the same millisecond.
+  const withinGrace = policy.graceSeconds > 0 && now.getTime() - token.spentAt.getTime() <= policy.graceSeconds * 1000
   if (withinGrace && token.successorIsCurrent) return { kind: 'grace' }
   // Any other spent token: somebody holds a copy. Kill the family (RFC 9700 §4.14.2).
   return { kind: 'reused' }

@@ -5,6 +5,7 @@ import { addSeconds } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
 import type { Delivery, IssuedTokens, RequestContext, SessionDeps } from './deps.js'
+import { isSessionLive } from './liveness.js'
 import { generateRefreshToken } from './refresh-token.js'
 
 export interface StartSessionInput {
@@ -39,8 +40,11 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
     })
     await insertRefreshToken(trx, { id: newId(now.getTime()), sessionId, tokenHash: refresh.tokenHash, now })
     if (deps.maxSessionsPerUser > 0) {
-      const live = await findLiveSessionsOfUser(trx, input.userId, now)
-      const excess = live.slice(deps.maxSessionsPerUser).map((session) => session.id)
+      // The new session always counts as the newest (clocks of instances may differ), and sessions
+      // already ended by idleness do not count at all.
+      const others = (await findLiveSessionsOfUser(trx, input.userId, now))
+        .filter((session) => session.id !== sessionId && isSessionLive(session, now, deps.policy.idleSeconds))
+      const excess = others.slice(deps.maxSessionsPerUser - 1).map((session) => session.id)
       const revoked = await revokeSessions(trx, excess, now, 'session_limit')
       for (const id of revoked) {
         await insertAuditEvent(trx, { type: 'session_revoked', userId: input.userId, sessionId: id, ...auditContext(input.context), detail: { reason: 'session_limit' } }, now)

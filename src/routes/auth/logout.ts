@@ -33,7 +33,7 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
       if (fastify.bearerToken(request) === undefined) throw invalidToken('A refresh token or an access token is required')
       await fastify.requireAccessToken(request)
       const caller = request.caller!
-      if (caller.sid !== undefined) await revokeUserSession(deps, caller.sub, caller.sid, 'logout', requestContext(request))
+      await revokeUserSession(deps, caller.sub, caller.sid, 'logout', requestContext(request))
     }
     clearRefreshCookie(reply, fastify.config)
     return await reply.code(204).send()

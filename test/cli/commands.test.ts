@@ -1,0 +1,222 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import t, { type Test } from 'tap'
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import { buildApp } from '../../src/app.js'
+import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
+import { TEST_DATABASE_URL, TEST_ENV, testConfig, usingPostgres } from '../helper.js'
+
+/**
+ * The operator commands, run as real processes (`node --import tsx src/cli/<command>.ts`, what the
+ * npm scripts run once built) against a fresh database: an empty PGlite DATA_DIR, or a new
+ * PostgreSQL database when TEST_DATABASE_URL is set.
+ */
+
+const run = promisify(execFile)
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+interface Target {
+  /** Environment of the command, pointing at this database. */
+  env: Record<string, string>
+  /** Configuration overrides that point an app or a connection at the same database. */
+  config: Record<string, string | boolean>
+}
+
+/** A database nobody has touched: a new PGlite directory, or a new PostgreSQL database. */
+async function freshTarget (t: Test): Promise<Target> {
+  const dataDir = t.testdir()
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
+  const config: Record<string, string | boolean> = { DATA_DIR: dataDir }
+  if (usingPostgres) {
+    const name = `ts_cli_${process.pid}_${randomBytes(4).toString('hex')}`
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
+    await admin.end()
+    t.teardown(async () => {
+      const dropper = new pg.Client({ connectionString: TEST_DATABASE_URL })
+      await dropper.connect()
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await dropper.end()
+    })
+    const url = new URL(TEST_DATABASE_URL!)
+    url.pathname = `/${name}`
+    env.DATABASE_URL = url.toString()
+    config.DATABASE_URL = url.toString()
+  }
+  return { env, config }
+}
+
+interface CommandResult { code: number, stdout: string, stderr: string }
+
+async function command (script: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join('src/cli', script), ...args], { cwd: ROOT, env, timeout: 60_000 })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code?: number, stdout?: string, stderr?: string }
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
+  }
+}
+
+const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '')
+
+// PGlite runs use the development path (no KEY_ENCRYPTION_SECRET: the commands and the server share
+// a generated secret kept in DATA_DIR); PostgreSQL runs use an explicit secret, as production does.
+const explicitSecret = usingPostgres
+
+/**
+ * One operator's story on one database, in order: migrate an empty database, migrate again,
+ * create a service client and use it, rotate the keys twice. Each step runs the real command,
+ * then opens an app on the database once the command has exited.
+ */
+t.test('operator commands on one database', async (t) => {
+  const target = await freshTarget(t)
+  const env = explicitSecret ? { ...target.env, KEY_ENCRYPTION_SECRET: TEST_ENV.KEY_ENCRYPTION_SECRET! } : target.env
+  const appOnTarget = async (t: Test): Promise<FastifyInstance> => {
+    const base = testConfig({ ...target.config, MIGRATE_ON_START: true, ...(explicitSecret ? {} : { KEY_ENCRYPTION_SECRET: '' }) })
+    const app = await buildApp({ config: await resolveDevelopmentSecret(base), logger: false })
+    let closed = false
+    app.addHook('onClose', async () => { closed = true })
+    t.teardown(async () => { if (!closed) await app.close() })
+    await app.ready()
+    return app
+  }
+  let client: { clientId: string, clientSecret: string } | undefined
+  let firstRotation: { retired: string, current: string, next: string } | undefined
+
+  t.test('migrate on an empty database applies the initial migration', async (t) => {
+    const first = await command('migrate.ts', [], env)
+    t.equal(first.code, 0, `exit 0 (${first.stderr})`)
+    t.same(lines(first.stdout), ['success: 2026-11-22T00-initial-schema'], 'one success line per migration')
+  })
+
+  t.test('migrate again: the database is up to date', async (t) => {
+    const again = await command('migrate.ts', [], env)
+    t.equal(again.code, 0, `exit 0 (${again.stderr})`)
+    t.same(lines(again.stdout), ['the database is up to date'])
+  })
+
+  t.test('clients:create prints one JSON line whose credentials work, and stores no secret', async (t) => {
+    const result = await command('clients-create.ts', ['--name', 'x', '--scope', 'a b'], env)
+    t.equal(result.code, 0, `exit 0 (${result.stderr})`)
+    t.match(result.stdout, /^[^\n]+\n$/, 'exactly one line on stdout')
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>
+    t.same(Object.keys(printed).sort(), ['client_id', 'client_secret'])
+    const clientId = printed.client_id as string
+    const clientSecret = printed.client_secret as string
+    t.type(clientId, 'string')
+    t.type(clientSecret, 'string')
+    t.ok(clientSecret.length >= 43, 'at least 256 bits of secret')
+    t.notMatch(result.stderr, clientSecret, 'the secret is not echoed to stderr')
+    client = { clientId, clientSecret }
+
+    const app = await appOnTarget(t)
+    const rows = await app.db.selectFrom('oauth_clients').selectAll().execute()
+    t.equal(rows.length, 1)
+    const row = rows[0]!
+    t.equal(row.client_id, clientId)
+    t.equal(row.name, 'x')
+    t.equal(row.scope, 'a b')
+    t.equal(row.revoked_at, null)
+    t.not(row.secret_hash, clientSecret, 'only a hash of the secret is stored')
+    t.notOk(row.secret_hash.includes(clientSecret), 'the secret does not appear in the row')
+
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
+    const response = await app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      payload: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }
+    })
+    t.equal(response.statusCode, 200, response.body)
+    t.equal(response.json().scope, 'a b', 'the registered scope')
+    const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet)
+    const { payload } = await jwtVerify(response.json().access_token as string, jwks, { issuer: 'http://issuer.test', audience: 'http://api.test', typ: 'at+jwt' })
+    t.equal(payload.sub, clientId)
+
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: `${clientSecret}x` }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }
+    })
+    t.equal(wrong.statusCode, 401, 'a wrong secret is refused')
+    await app.close()
+  })
+
+  t.test('keys:rotate prints {retired, current, next}; the JWKS then holds all three', async (t) => {
+    const result = await command('keys-rotate.ts', [], env)
+    t.equal(result.code, 0, `exit 0 (${result.stderr})`)
+    t.match(result.stdout, /^[^\n]+\n$/, 'exactly one line on stdout')
+    const printed = JSON.parse(result.stdout) as { retired: string, current: string, next: string }
+    t.same(Object.keys(printed).sort(), ['current', 'next', 'retired'])
+    t.type(printed.retired, 'string', 'the key the app created was retired')
+    t.type(printed.current, 'string')
+    t.type(printed.next, 'string')
+    t.equal(new Set([printed.retired, printed.current, printed.next]).size, 3, 'three different kids')
+    t.notMatch(result.stdout, /"d"/, 'no private key material printed')
+    if (!explicitSecret) {
+      const secret = (await readFile(join(target.env.DATA_DIR!, DEV_SECRET_FILE), 'utf8')).trim()
+      t.ok(secret.length >= 32, 'the development secret is kept in DATA_DIR')
+    }
+    firstRotation = printed
+
+    const app = await appOnTarget(t)
+    const response = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+    t.equal(response.statusCode, 200)
+    const keys = response.json().keys as Array<{ kid: string, d?: string }>
+    t.equal(keys.length, 3, 'retired, current and next')
+    t.same(keys.map((key) => key.kid).sort(), [printed.retired, printed.current, printed.next].sort())
+    t.notOk(keys.some((key) => key.d !== undefined), 'public keys only')
+    t.equal(await kidOfClientToken(app, client), printed.current, 'new tokens are signed by the promoted key')
+    await app.close()
+  })
+
+  t.test('keys:rotate again promotes the published next key; both retired keys stay published', async (t) => {
+    if (firstRotation === undefined) return t.fail('the first rotation did not run')
+    const result = await command('keys-rotate.ts', [], env)
+    t.equal(result.code, 0, `exit 0 (${result.stderr})`)
+    const rotated = JSON.parse(result.stdout) as { retired: string, current: string, next: string }
+    t.equal(rotated.retired, firstRotation.current)
+    t.equal(rotated.current, firstRotation.next, 'the already-published next key is promoted')
+    const app = await appOnTarget(t)
+    const kids = ((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map((key) => key.kid)
+    t.same(kids.sort(), [firstRotation.retired, rotated.retired, rotated.current, rotated.next].sort())
+    t.equal(await kidOfClientToken(app, client), rotated.current)
+    await app.close()
+  })
+})
+
+t.test('a configuration error ends a command with exit code 1 and one line, no stack trace', async (t) => {
+  const target = await freshTarget(t)
+  const env = { ...target.env, NODE_ENV: 'production', DATABASE_URL: '', ISSUER: '', KEY_ENCRYPTION_SECRET: '' }
+  for (const [script, args] of [['clients-create.ts', ['--name', 'x']], ['keys-rotate.ts', []], ['migrate.ts', []]] as const) {
+    t.test(script, async (t) => {
+      const result = await command(script, [...args], env)
+      t.equal(result.code, 1, 'exit code 1')
+      t.equal(result.stdout, '', 'nothing on stdout')
+      t.equal(lines(result.stderr).length, 1, `one line on stderr: ${result.stderr}`)
+      t.match(result.stderr, /DATABASE_URL/, 'names what is missing')
+      t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
+    })
+  }
+})
+
+/** The kid of a client_credentials token the app issues now. */
+async function kidOfClientToken (app: FastifyInstance, client: { clientId: string, clientSecret: string } | undefined): Promise<string | undefined> {
+  if (client === undefined) throw new Error('no client: clients:create did not run')
+  const response = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }
+  })
+  if (response.statusCode !== 200) throw new Error(`client_credentials failed: ${response.statusCode} ${response.body}`)
+  return decodeProtectedHeader(response.json().access_token as string).kid
+}
