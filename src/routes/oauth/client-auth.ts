@@ -36,6 +36,18 @@ export async function requireServiceClient (db: Kysely<Database>, request: Fasti
   return client
 }
 
+/**
+ * Public clients (the first-party SPA, mobile apps) send no secret and need none; a client that
+ * does present a secret must get it right.
+ */
+export async function authenticateClientIfPresented (db: Kysely<Database>, request: FastifyRequest): Promise<void> {
+  const credentials = presentedClientCredentials(request)
+  if (credentials?.clientSecret !== undefined &&
+    await authenticateServiceClient(db, credentials.clientId, credentials.clientSecret) === undefined) {
+    throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
+  }
+}
+
 // RFC 6749 §5.2: a 401 answer to a client that tried HTTP Basic names the scheme it must use.
 export const invalidClient = (detail: string, basic: boolean): AppError =>
   new AppError('invalid_client', detail, basic ? { headers: { 'www-authenticate': 'Basic realm="token-service", charset="UTF-8"' } } : {})

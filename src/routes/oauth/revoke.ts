@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { authenticateServiceClient } from '../../domain/clients/clients.js'
 import { revokeSessionOfRefreshToken } from '../../domain/sessions/revocation.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
-import { invalidClient, presentedClientCredentials } from './client-auth.js'
+import { authenticateClientIfPresented } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
 const RevokeBody = oauthBody({ token: OAuthParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam })
@@ -30,11 +29,7 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
     reply.header('cache-control', 'no-store')
     const { token } = request.body
     if (token === undefined || token === '') throw new AppError('invalid_request', 'token is required')
-    const credentials = presentedClientCredentials(request)
-    if (credentials?.clientSecret !== undefined &&
-      await authenticateServiceClient(fastify.db, credentials.clientId, credentials.clientSecret) === undefined) {
-      throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
-    }
+    await authenticateClientIfPresented(fastify.db, request)
     await revokeSessionOfRefreshToken({ db: fastify.db, clock: fastify.sessionDeps.clock }, token, 'token_revoked', requestContext(request))
     return await reply.code(200).send()
   })

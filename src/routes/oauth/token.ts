@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { authenticateServiceClient, grantedScope } from '../../domain/clients/clients.js'
+import { grantedScope } from '../../domain/clients/clients.js'
 import { rotateRefreshToken } from '../../domain/sessions/rotation.js'
 import { signAccessToken } from '../../domain/tokens/access-token.js'
 import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
-import { invalidClient, presentedClientCredentials, requireServiceClient } from './client-auth.js'
+import { authenticateClientIfPresented, requireServiceClient } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
 const TokenBody = oauthBody({
@@ -49,12 +49,7 @@ const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify
     switch (body.grant_type) {
       case 'refresh_token': {
         if (body.refresh_token === undefined || body.refresh_token === '') throw new AppError('invalid_request', 'refresh_token is required')
-        // Public clients send no secret; a confidential client that does must authenticate.
-        const credentials = presentedClientCredentials(request)
-        if (credentials?.clientSecret !== undefined &&
-          await authenticateServiceClient(fastify.db, credentials.clientId, credentials.clientSecret) === undefined) {
-          throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
-        }
+        await authenticateClientIfPresented(fastify.db, request)
         const outcome = await rotateRefreshToken(fastify.sessionDeps, body.refresh_token, requestContext(request))
         if (outcome.kind !== 'rotated') {
           fastify.metrics.refreshed(outcome.kind)
