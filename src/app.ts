@@ -8,12 +8,13 @@ import configPlugin from './plugins/config.js'
 import credentialsPlugin from './plugins/credentials.js'
 import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { renderProblem } from './plugins/errors.js'
+import { AppError } from './errors.js'
 import keysPlugin from './plugins/keys.js'
 import maintenancePlugin from './plugins/maintenance.js'
 import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
-import securityHeadersPlugin from './plugins/security-headers.js'
+import securityHeadersPlugin, { applySecurityHeaders } from './plugins/security-headers.js'
 import sessionsPlugin from './plugins/sessions.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import authRoutes from './routes/auth/index.js'
@@ -58,8 +59,10 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   }
 }
 
-/** Assemble the application from its plugins, in dependency order. It never listens. */
-export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance> {
+/** Assemble the application from its plugins, in dependency order. It never listens or boots. */
+// Not async on purpose: a Fastify instance is thenable (awaiting it boots it), so returning it from
+// an async function would boot it, and a failing boot would lose the instance.
+export function buildApp (opts: BuildAppOptions): FastifyInstance {
   const { config } = opts
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config.LOG_LEVEL),
@@ -76,30 +79,38 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     keepAliveTimeout: 5_000,
     // src/plugins/shutdown.ts answers requests that arrive while closing, as problem+json.
     return503OnClosing: false,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    // Longer path parameters reach the route schema (and its clear 400) instead of a bare 414.
+    routerOptions: { maxParamLength: 1024 },
+    // Errors raised before routing (a malformed URL) skip hooks and the error handler.
+    frameworkErrors: (error, request, reply) => {
+      applySecurityHeaders(request, reply)
+      return renderProblem(reply, new AppError('validation_failed', error.code === 'FST_ERR_BAD_URL' ? 'The request URL is malformed' : 'The request is malformed'))
+    }
   })
 
   // Only JSON is accepted on /auth; the OAuth routes add form bodies for themselves.
   app.removeContentTypeParser('text/plain')
   app.addSchema(User)
 
-  await app.register(configPlugin, { config })
-  await app.register(errorsPlugin)
-  await app.register(securityHeadersPlugin)
-  await app.register(shutdownPlugin)
-  await app.register(docsPlugin)
-  await app.register(dbPlugin, { database: opts.database })
-  await app.register(credentialsPlugin)
-  await app.register(metricsPlugin)
-  await app.register(rateLimitPlugin)
-  await app.register(keysPlugin)
-  await app.register(sessionsPlugin)
-  await app.register(accessTokenGuardPlugin)
-  await app.register(maintenancePlugin)
-  await app.register(healthRoutes)
-  await app.register(wellKnownRoutes)
-  await app.register(authRoutes, { prefix: '/auth' })
-  await app.register(oauthRoutes, { prefix: '/oauth' })
+  // Registered in dependency order; they load when the app boots (ready() or listen()).
+  app.register(configPlugin, { config })
+  app.register(errorsPlugin)
+  app.register(securityHeadersPlugin)
+  app.register(shutdownPlugin)
+  app.register(docsPlugin)
+  app.register(dbPlugin, { database: opts.database })
+  app.register(credentialsPlugin)
+  app.register(metricsPlugin)
+  app.register(rateLimitPlugin)
+  app.register(keysPlugin)
+  app.register(sessionsPlugin)
+  app.register(accessTokenGuardPlugin)
+  app.register(maintenancePlugin)
+  app.register(healthRoutes)
+  app.register(wellKnownRoutes)
+  app.register(authRoutes, { prefix: '/auth' })
+  app.register(oauthRoutes, { prefix: '/oauth' })
   return app
 }
 

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { connectDatabase, wrapPGlite, type DatabaseHandle } from '../src/db/connect.js'
@@ -40,8 +43,9 @@ let sharedDatabase: Promise<{ url?: string, pglite?: PGlite }> | undefined
 async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
   sharedDatabase ??= (async () => {
     if (!usingPostgres) {
-      const pglite = await PGlite.create()
-      await migrateToLatest(wrapPGlite(pglite).db)
+      const pglite = await migratedPGlite()
+      // Closed when the whole file is done (an open PGlite would keep the process alive).
+      tap.teardown(async () => { await pglite.close() })
       return { pglite }
     }
     const name = `ts_test_${process.pid}_${randomBytes(4).toString('hex')}`
@@ -54,10 +58,34 @@ async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
     const handle = await connectDatabase({ ...testConfig(), DATABASE_URL: url.toString() }, () => {})
     await migrateToLatest(handle.db)
     await handle.close()
-    process.once('beforeExit', () => { dropDatabase(name).catch(() => {}) })
+    tap.teardown(async () => { await dropDatabase(name).catch(() => {}) })
     return { url: url.toString() }
   })()
   return await sharedDatabase
+}
+
+/**
+ * A fresh in-memory PGlite with the schema in place. Starting PGlite from scratch (initdb inside
+ * WebAssembly) costs several seconds, so the first test file saves a migrated data directory as a
+ * template, keyed by the migrations' contents, and the others start from a copy of it.
+ */
+async function migratedPGlite (): Promise<PGlite> {
+  const migrationsDir = new URL('../migrations/', import.meta.url)
+  const hash = createHash('sha256')
+  for (const file of (await readdir(migrationsDir)).sort()) hash.update(file).update(await readFile(new URL(file, migrationsDir)))
+  const templatePath = join(tmpdir(), `token-service-pglite-${hash.digest('hex').slice(0, 16)}.tar`)
+  try {
+    return await PGlite.create({ loadDataDir: new Blob([await readFile(templatePath)]) })
+  } catch {
+    const pglite = await PGlite.create()
+    await migrateToLatest(wrapPGlite(pglite).db)
+    const dump = Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer())
+    // Write then rename, so a concurrent reader never sees half a template.
+    const partial = `${templatePath}.${process.pid}.partial`
+    await writeFile(partial, dump)
+    await rename(partial, templatePath)
+    return pglite
+  }
 }
 
 async function dropDatabase (name: string): Promise<void> {

@@ -32,6 +32,8 @@ export function toAppError (error: FastifyError | Error): AppError | undefined {
   }
   const framework = fastifyError.code === undefined ? undefined : FRAMEWORK_ERRORS[fastifyError.code]
   if (framework !== undefined) return framework()
+  // 22021/22P05: text PostgreSQL cannot store (a NUL byte, an unpaired surrogate): bad input.
+  if (fastifyError.code === '22021' || fastifyError.code === '22P05') return new AppError('validation_failed', 'The request contains characters that cannot be processed')
   if (isDatabaseUnavailable(error)) return serviceUnavailable(undefined, error)
   const status = fastifyError.statusCode
   if (status === 404) return new AppError('not_found', 'No such resource')

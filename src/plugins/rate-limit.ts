@@ -37,6 +37,12 @@ export default fp(async function rateLimitPlugin (fastify) {
     redis = new Redis(config.REDIS_URL, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
     redis.on('error', (error) => { fastify.log.warn({ err: error }, 'rate-limit store (Redis) error') })
     fastify.addHook('onClose', async () => { redis?.disconnect() })
+    // Give Redis a moment to connect, so the first requests after start are counted.
+    await new Promise<void>((resolve) => {
+      const done = (): void => { clearTimeout(timer); resolve() }
+      const timer = setTimeout(done, 1000)
+      redis?.once('ready', done)
+    })
   }
 
   await fastify.register(rateLimit, {

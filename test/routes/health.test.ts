@@ -16,18 +16,10 @@ t.test('GET /health/ready answers 200 when the database answers', async (t) => {
   t.equal((await app.inject('/health/ready')).statusCode, 200)
 })
 
-t.test('GET /health/ready answers 503 service_unavailable when PostgreSQL cannot be reached', async (t) => {
-  // Nothing listens on port 9 of the loopback: every connection is refused at once.
-  const app = await buildApp({ config: testConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none', DB_CONNECTION_TIMEOUT_MS: 500 }), logger: false })
-  t.teardown(async () => { await app.close() })
-  await app.ready()
-  assertProblem(t, await app.inject('/health/ready'), 503, 'service_unavailable')
-  t.equal((await app.inject('/health/live')).statusCode, 200, 'liveness does not depend on the database')
-})
-
+// A database that goes away while the service runs: see test/fault/database-outage.test.ts.
 t.test('GET /health/ready answers 503 when the embedded database is closed', async (t) => {
   const pglite = await PGlite.create()
-  const app = await buildApp({ config: testConfig(), database: wrapPGlite(pglite), logger: false })
+  const app = await buildApp({ config: testConfig({ MIGRATE_ON_START: true }), database: wrapPGlite(pglite), logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()
   await pglite.close()

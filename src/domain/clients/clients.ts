@@ -34,7 +34,8 @@ export async function createServiceClient (db: Kysely<Database>, input: { name?:
 
 /** The client if the id exists, is not revoked and the secret matches (compared in constant time). */
 export async function authenticateServiceClient (db: Kysely<Database>, clientId: string, clientSecret: string): Promise<ServiceClient | undefined> {
-  const row: OAuthClientRow | undefined = clientId.length <= 128 ? await findActiveOAuthClient(db, clientId) : undefined
+  const plausible = clientId.length <= 128 && !/[\p{Cc}\p{Cs}]/u.test(clientId)
+  const row: OAuthClientRow | undefined = plausible ? await findActiveOAuthClient(db, clientId) : undefined
   const expected = row === undefined ? DUMMY_HASH : Buffer.from(row.secret_hash, 'base64url')
   const presented = hashSecret(clientSecret)
   const matches = expected.length === presented.length && timingSafeEqual(expected, presented)

@@ -5,7 +5,8 @@ export const MAX_EMAIL_LENGTH = 254
 // Deliberately permissive (RFC 5321 allows far more than any regex should judge): one @, a
 // non-empty local part without spaces, and a dotted domain. Deliverability is proven by mail,
 // not by syntax.
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/u
+// Control characters and unpaired surrogates are refused too: no database can store them.
+const EMAIL_SHAPE = /^[^\s@\p{Cc}\p{Cs}]+@[^\s@.\p{Cc}\p{Cs}]+(?:\.[^\s@.\p{Cc}\p{Cs}]+)+$/u
 
 /** Trim and lowercase, the contract's normalisation, then check the shape and the length. */
 export function normalizeEmail (raw: string): string {
