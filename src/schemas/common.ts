@@ -7,7 +7,11 @@ export const Problem = Type.Object({
   status: Type.Integer(),
   detail: Type.String(),
   code: Type.String({ description: 'Stable snake_case error code, e.g. `invalid_credentials`' })
-}, { $id: 'Problem', description: 'RFC 9457 problem details (`application/problem+json`)' })
+}, {
+  $id: 'Problem',
+  description: 'RFC 9457 problem details (`application/problem+json`)',
+  examples: [{ type: 'urn:token-service:problem:invalid_credentials', title: 'Invalid credentials', status: 401, detail: 'Email or password is incorrect', code: 'invalid_credentials' }]
+})
 
 /** A response entry for an error status, documented as problem+json. */
 export const problemResponse = (description: string) => ({
@@ -19,7 +23,7 @@ export const User = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String({ format: 'email' }),
   createdAt: Type.String({ format: 'date-time' })
-}, { $id: 'User', additionalProperties: false })
+}, { $id: 'User', additionalProperties: false, examples: [{ id: '01936d2e-7f00-7a1c-8b2d-0e5f6a7b8c9d', email: 'ada@example.com', createdAt: '2026-11-22T09:00:00.000Z' }] })
 
 export const Email = Type.String({ minLength: 1, maxLength: 320, description: 'Trimmed and lowercased; at most 254 characters after that' })
 export const Password = Type.String({ minLength: 1, maxLength: 4096, description: '8 to 1024 characters after Unicode NFKC normalisation' })

@@ -12,7 +12,7 @@ const LoginBody = Type.Object({
   email: Email,
   password: Password,
   delivery: Type.Optional(Type.Enum(['cookie', 'body'], { default: 'cookie', description: '"cookie" (default): the refresh token only in an httpOnly cookie; "body": only in the JSON' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple', delivery: 'body' }] })
 
 const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify) {
   fastify.post('/login', {

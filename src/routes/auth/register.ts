@@ -3,7 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { registerUser } from '../../domain/credentials/register.js'
 import { Email, Password, problemResponse } from '../../schemas/common.js'
 
-const RegisterBody = Type.Object({ email: Email, password: Password }, { additionalProperties: false })
+const RegisterBody = Type.Object({ email: Email, password: Password }, {
+  additionalProperties: false,
+  examples: [{ email: 'ada@example.com', password: 'correct horse battery staple' }]
+})
 
 const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (fastify) {
   fastify.post('/register', {

@@ -14,7 +14,11 @@ export const TokenResponse = Type.Object({
   refreshToken: Type.Optional(Type.String({ description: 'Only with delivery "body"; with "cookie" it is in the httpOnly cookie alone' })),
   refreshExpiresIn: Type.Integer({ description: 'Seconds until the session ends at the latest (rotation never extends it)' }),
   sessionId: Type.String({ format: 'uuid' })
-}, { $id: 'TokenResponse', additionalProperties: false })
+}, {
+  $id: 'TokenResponse',
+  additionalProperties: false,
+  examples: [{ accessToken: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2ln', tokenType: 'Bearer', expiresIn: 900, refreshToken: 'mF_9.B5f-4.1JqM-example-opaque-refresh-token', refreshExpiresIn: 1209600, sessionId: '01936d2e-8c1a-7b3e-9f00-2b6f0e6c1a11' }]
+})
 
 /**
  * Answer with a token pair in the session's delivery mode: `cookie` puts the refresh token only
