@@ -71,7 +71,8 @@ async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
  */
 async function migratedPGlite (): Promise<PGlite> {
   const migrationsDir = new URL('../migrations/', import.meta.url)
-  const hash = createHash('sha256')
+  // Keyed by the PGlite version and the migrations, so a stale template is never used.
+  const hash = createHash('sha256').update(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)))
   for (const file of (await readdir(migrationsDir)).sort()) hash.update(file).update(await readFile(new URL(file, migrationsDir)))
   const templatePath = join(tmpdir(), `token-service-pglite-${hash.digest('hex').slice(0, 16)}.tar`)
   try {
