@@ -65,7 +65,9 @@ const OAUTH_EQUIVALENT: Partial<Record<AppError['code'], string>> = {
 /** RFC 6749 §5.2: `{error, error_description}`, never cached. */
 export function renderOAuthError (reply: FastifyReply, error: AppError): FastifyReply {
   const oauthCode = OAUTH_EQUIVALENT[error.code] ?? error.code
-  const status = oauthCode === 'invalid_request' || oauthCode === 'invalid_grant' ? 400 : error.statusCode
+  // HTTP-level refusals (413, 415) keep their status; other request errors are 400 (RFC 6749 §5.2).
+  const httpLevel = error.code === 'payload_too_large' || error.code === 'unsupported_media_type'
+  const status = !httpLevel && (oauthCode === 'invalid_request' || oauthCode === 'invalid_grant') ? 400 : error.statusCode
   return reply
     .code(status)
     .headers(error.headers)

@@ -131,7 +131,7 @@ t.test('POST /oauth/token', async (t) => {
       t.equal(json.statusCode, 200, json.body)
     })
 
-    t.test('a JSON body sent as text/plain → invalid_request, not problem+json', async (t) => {
+    t.test('a JSON body sent as text/plain → 415 invalid_request, not problem+json', async (t) => {
       const tokens = await loginBody(app, await registerUser(app))
       const response = await app.inject({
         method: 'POST',
@@ -139,7 +139,7 @@ t.test('POST /oauth/token', async (t) => {
         payload: JSON.stringify({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken }),
         headers: { 'content-type': 'text/plain' }
       })
-      assertOAuthError(t, response, 400, 'invalid_request')
+      assertOAuthError(t, response, 415, 'invalid_request')
     })
 
     t.test('malformed JSON → invalid_request', async (t) => {

@@ -163,13 +163,13 @@ t.test('how a session ends, and what the client sees', async (t) => {
     t.equal(wrong.headers['set-cookie'], undefined)
   })
 
-  t.test('account throttling after LOGIN_FAILURES_BEFORE_BACKOFF (5) failures', async (t) => {
+  t.test('account throttling after LOGIN_FAILURES_BEFORE_BACKOFF (default 10) failures', async (t) => {
     const victim = await newUser(app)
     const bystander = await newUser(app)
-    for (let i = 1; i <= 5; i++) {
+    for (let i = 1; i <= 10; i++) {
       assertProblem(t, await login(app, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
     }
-    // The fifth failure starts a (1 s) back-off; the next attempt follows at once.
+    // The tenth failure starts a (1 s) back-off; the next attempt follows at once.
     const blocked = await login(app, victim, 'body')
     assertProblem(t, blocked, 429, 'rate_limited')
     t.match(blocked.headers['retry-after'], /^[1-9]\d*$/, 'with Retry-After in whole seconds')
@@ -183,10 +183,10 @@ t.test('how a session ends, and what the client sees', async (t) => {
 
   t.test('an unknown email is throttled exactly like a real account', async (t) => {
     const email = uniqueEmail('ghost')
-    for (let i = 1; i <= 5; i++) {
+    for (let i = 1; i <= 10; i++) {
       assertProblem(t, await login(app, { email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
     }
-    assertProblem(t, await login(app, { email, password: 'wrong password 6' }, 'body'), 429, 'rate_limited')
+    assertProblem(t, await login(app, { email, password: 'wrong password 11' }, 'body'), 429, 'rate_limited')
   })
 
   t.test('audit_events records every way in and out', async (t) => {

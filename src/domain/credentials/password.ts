@@ -47,12 +47,13 @@ export function createPasswordHasher (options: { maxConcurrent: number, maxQueue
   })
   const hash = async (password: string): Promise<string> => await limiter.run(async () => await argon2.hash(password, ARGON2_PARAMETERS))
   // Verified against when the account does not exist, so that an unknown email costs the same
-  // argon2 work as a wrong password (no user enumeration by timing).
-  let dummyHash: Promise<string> | undefined
+  // argon2 work as a wrong password (no user enumeration by timing). Made at start, so that not
+  // even the first unknown email pays for it.
+  const dummyHash = argon2.hash('dummy password for unknown accounts', ARGON2_PARAMETERS)
   return {
     hash,
     async verify (storedHash, password) {
-      const target = storedHash ?? await (dummyHash ??= argon2.hash('dummy password for unknown accounts', ARGON2_PARAMETERS))
+      const target = storedHash ?? await dummyHash
       const ok = await limiter.run(async () => {
         try {
           return await argon2.verify(target, password)
