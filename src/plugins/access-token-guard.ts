@@ -17,12 +17,19 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler: require a valid access token whose session is still live. */
     requireAccessToken: (request: FastifyRequest) => Promise<void>
-    /** The bearer token of a request, if it carries one (without verifying it). */
-    bearerToken: (request: FastifyRequest) => string | undefined
   }
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
+
+/** The bearer token of a request, if it carries one (without verifying it). */
+export function bearerToken (request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header === undefined) return undefined
+  const match = BEARER.exec(header)
+  if (match === null) throw invalidToken('The Authorization header must be "Bearer <access token>"')
+  return match[1]
+}
 
 /**
  * Guards the service's own access-token routes. Tokens are accepted only in the Authorization
@@ -32,15 +39,6 @@ const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
  */
 export default fp(async function accessTokenGuardPlugin (fastify) {
   fastify.decorateRequest('caller', undefined)
-
-  const bearerToken = (request: FastifyRequest): string | undefined => {
-    const header = request.headers.authorization
-    if (header === undefined) return undefined
-    const match = BEARER.exec(header)
-    if (match === null) throw invalidToken('The Authorization header must be "Bearer <access token>"')
-    return match[1]
-  }
-  fastify.decorate('bearerToken', bearerToken)
 
   fastify.decorate('requireAccessToken', async function requireAccessToken (request: FastifyRequest): Promise<void> {
     const query = request.query as Record<string, unknown> | undefined

@@ -4,7 +4,6 @@ import { findUserById, updatePasswordHash } from '../../db/repositories/users.js
 import { invalidCredentials } from '../../errors.js'
 import type { RequestContext } from '../sessions/deps.js'
 import type { RevocationDeps } from '../sessions/revocation.js'
-import { auditContext } from '../sessions/start-session.js'
 import type { PasswordPolicy } from './password-policy.js'
 import { normalizePassword, type PasswordHasher } from './password.js'
 
@@ -31,6 +30,6 @@ export async function changePassword (deps: RevocationDeps & { passwordPolicy: P
   await deps.db.transaction().execute(async (trx) => {
     await updatePasswordHash(trx, user.id, passwordHash, now)
     const revoked = await revokeSessionsOfUser(trx, user.id, now, 'password_changed', input.currentSessionId)
-    await insertAuditEvent(trx, { type: 'password_changed', userId: user.id, sessionId: input.currentSessionId ?? null, ...auditContext(context), detail: { sessionsRevoked: revoked.length } }, now)
+    await insertAuditEvent(trx, { type: 'password_changed', userId: user.id, sessionId: input.currentSessionId ?? null, ...context, detail: { sessionsRevoked: revoked.length } }, now)
   })
 }

@@ -6,7 +6,6 @@ import { findSessionById, revokeSessions, revokeSessionsOfUser } from '../../db/
 import type { Clock } from '../../lib/clock.js'
 import type { RequestContext } from './deps.js'
 import { hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
-import { auditContext } from './start-session.js'
 
 export interface RevocationDeps { db: Kysely<Database>, clock: Clock }
 
@@ -37,7 +36,7 @@ export async function revokeAllUserSessions (deps: RevocationDeps, userId: strin
   const now = deps.clock.now()
   return await deps.db.transaction().execute(async (trx) => {
     const revoked = await revokeSessionsOfUser(trx, userId, now, reason, except)
-    await insertAuditEvent(trx, { type: reason, userId, ...auditContext(context), detail: { sessions: revoked.length } }, now)
+    await insertAuditEvent(trx, { type: reason, userId, ...context, detail: { sessions: revoked.length } }, now)
     return revoked.length
   })
 }
@@ -46,6 +45,6 @@ async function revokeOne (deps: RevocationDeps, userId: string, sessionId: strin
   const now = deps.clock.now()
   await deps.db.transaction().execute(async (trx) => {
     await revokeSessions(trx, [sessionId], now, reason)
-    await insertAuditEvent(trx, { type: reason, userId, sessionId, ...auditContext(context) }, now)
+    await insertAuditEvent(trx, { type: reason, userId, sessionId, ...context }, now)
   })
 }

@@ -7,7 +7,6 @@ import { signAccessToken } from '../tokens/access-token.js'
 import type { IssuedTokens, RequestContext, SessionDeps } from './deps.js'
 import { judgeRefresh } from './policy.js'
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
-import { auditContext } from './start-session.js'
 
 export type RotationOutcome =
   | { kind: 'rotated', tokens: IssuedTokens, grace: boolean }
@@ -51,7 +50,7 @@ export async function rotateRefreshToken (deps: SessionDeps, presented: string, 
         return { kind: 'expired' } as const
       case 'reused':
         await revokeSessions(trx, [session.id], now, 'reuse_detected')
-        await insertAuditEvent(trx, { type: 'refresh_reuse_detected', userId: session.user_id, sessionId: session.id, ...auditContext(context) }, now)
+        await insertAuditEvent(trx, { type: 'refresh_reuse_detected', userId: session.user_id, sessionId: session.id, ...context }, now)
         return { kind: 'reused', sessionId: session.id, userId: session.user_id } as const
       case 'grace':
         await touchSession(trx, session.id, now)
@@ -62,7 +61,7 @@ export async function rotateRefreshToken (deps: SessionDeps, presented: string, 
         await markRefreshTokenSpent(trx, token.id, { now, replacedBy: nextId, successorCiphertext: deps.successorBox.seal(next.token) })
         await insertRefreshToken(trx, { id: nextId, sessionId: session.id, tokenHash: next.tokenHash, now })
         await touchSession(trx, session.id, now)
-        await insertAuditEvent(trx, { type: 'refresh_succeeded', userId: session.user_id, sessionId: session.id, ...auditContext(context) }, now)
+        await insertAuditEvent(trx, { type: 'refresh_succeeded', userId: session.user_id, sessionId: session.id, ...context }, now)
         return { kind: 'issue', session, refreshToken: next.token, now, grace: false } as const
       }
     }

@@ -47,10 +47,10 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
       const excess = others.slice(deps.maxSessionsPerUser - 1).map((session) => session.id)
       const revoked = await revokeSessions(trx, excess, now, 'session_limit')
       for (const id of revoked) {
-        await insertAuditEvent(trx, { type: 'session_revoked', userId: input.userId, sessionId: id, ...auditContext(input.context), detail: { reason: 'session_limit' } }, now)
+        await insertAuditEvent(trx, { type: 'session_revoked', userId: input.userId, sessionId: id, ...input.context, detail: { reason: 'session_limit' } }, now)
       }
     }
-    await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...auditContext(input.context) }, now)
+    await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...input.context }, now)
   })
   const access = await signAccessToken(deps.accessTokens, { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope })
   return {
@@ -63,6 +63,3 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
     delivery: input.delivery
   }
 }
-
-export const auditContext = (context: RequestContext): { ip: string | null, userAgent: string | null } =>
-  ({ ip: context.ip, userAgent: context.userAgent })

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { revokeAllUserSessions, revokeSessionOfRefreshToken, revokeUserSession } from '../../domain/sessions/revocation.js'
 import { invalidToken } from '../../domain/tokens/access-token.js'
+import { bearerToken } from '../../plugins/access-token-guard.js'
 import { requestContext } from '../../plugins/sessions.js'
 import { problemResponse } from '../../schemas/common.js'
 import { bearerErrors, commonErrors, NoContent } from './errors.js'
@@ -30,7 +31,7 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
     if (presented !== undefined) {
       await revokeSessionOfRefreshToken(deps, presented.token, 'logout', requestContext(request))
     } else {
-      if (fastify.bearerToken(request) === undefined) throw invalidToken('A refresh token or an access token is required')
+      if (bearerToken(request) === undefined) throw invalidToken('A refresh token or an access token is required')
       await fastify.requireAccessToken(request)
       const caller = request.caller!
       await revokeUserSession(deps, caller.sub, caller.sid, 'logout', requestContext(request))
