@@ -62,9 +62,12 @@ export interface OAuthClientsTable {
 
 export interface LoginThrottlesTable {
   email: string
-  failures: number
+  /** The client address (an IPv6 address by its /64 prefix) the attempts came from. */
+  source: string
+  attempts: number
   window_started_at: Timestamp
   blocked_until: NullableTimestamp
+  last_attempt_admitted: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface AuditEventsTable {

@@ -4,6 +4,7 @@ import { findUserById, updatePasswordHash } from '../../db/repositories/users.js
 import { invalidCredentials } from '../../errors.js'
 import type { RequestContext } from '../sessions/deps.js'
 import type { RevocationDeps } from '../sessions/revocation.js'
+import { admitLoginAttempt, clearLoginThrottle, throttleKey, type LoginThrottlePolicy } from './login-throttle.js'
 import type { PasswordPolicy } from './password-policy.js'
 import { normalizePassword, type PasswordHasher } from './password.js'
 
@@ -15,14 +16,28 @@ export interface ChangePasswordInput {
   newPassword: string
 }
 
+export interface ChangePasswordDeps extends RevocationDeps {
+  passwordPolicy: PasswordPolicy
+  hasher: PasswordHasher
+  throttle: LoginThrottlePolicy
+}
+
 /**
  * Change a password after re-authentication with the current one, then revoke every other
- * session: whoever else held one (perhaps the reason for the change) is out.
+ * session: whoever else held one (perhaps the reason for the change) is out. Wrong current
+ * passwords count against the account's login throttle, so a stolen access token is no faster
+ * an oracle for the password than the login form.
  */
-export async function changePassword (deps: RevocationDeps & { passwordPolicy: PasswordPolicy, hasher: PasswordHasher }, input: ChangePasswordInput, context: RequestContext): Promise<void> {
+export async function changePassword (
+  deps: ChangePasswordDeps, input: ChangePasswordInput, context: RequestContext
+): Promise<void> {
   const user = await findUserById(deps.db, input.userId)
-  const ok = await deps.hasher.verify(user?.password_hash, input.currentPassword.normalize('NFKC'))
-  if (user === undefined || !ok) throw invalidCredentials()
+  if (user === undefined) throw invalidCredentials()
+  const key = throttleKey(user.email, context.ip)
+  await admitLoginAttempt(deps, key)
+  const ok = await deps.hasher.verify(user.password_hash, input.currentPassword.normalize('NFKC'))
+  if (!ok) throw invalidCredentials()
+  await clearLoginThrottle(deps, key)
   const newPassword = normalizePassword(input.newPassword, 'newPassword')
   deps.passwordPolicy.assertAcceptable(newPassword, user.email)
   const passwordHash = await deps.hasher.hash(newPassword)

@@ -21,12 +21,18 @@ const passwordRoute: FastifyPluginAsyncTypebox = async function passwordRoute (f
         ...commonErrors,
         400: problemResponse('validation_failed or weak_password (the new password)'),
         401: problemResponse('invalid_token, or invalid_credentials when the current password is wrong'),
-        429: problemResponse('rate_limited')
+        429: problemResponse('rate_limited: too many attempts from this IP or wrong current passwords for this account')
       }
     }
   }, async (request, reply) => {
     const caller = request.caller!
-    await changePassword({ db: fastify.db, clock: fastify.sessionDeps.clock, passwordPolicy: fastify.passwordPolicy, hasher: fastify.passwordHasher }, {
+    await changePassword({
+      db: fastify.db,
+      clock: fastify.sessionDeps.clock,
+      passwordPolicy: fastify.passwordPolicy,
+      hasher: fastify.passwordHasher,
+      throttle: fastify.loginDeps.throttle
+    }, {
       userId: caller.sub,
       currentSessionId: caller.sid,
       currentPassword: request.body.currentPassword,
