@@ -24,7 +24,7 @@ t.test('parses typed values from strings', async (t) => {
   t.equal(config.PORT, 8080)
   t.equal(config.COOKIE_SECURE, false)
   t.same(config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example'])
-  t.equal(config.TRUST_PROXY, 2)
+  t.same(config.TRUST_PROXY, ['loopback'], 'a hop count is narrowed to loopback proxies outside production')
   t.equal(config.ISSUER, 'https://auth.example', 'trailing slash dropped')
   t.equal(config.AUDIENCE, 'https://auth.example')
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY, ['10.0.0.0/8', '127.0.0.1'])
