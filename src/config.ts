@@ -10,7 +10,8 @@ const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, d
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
 
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development' }),
+  // Anything else (`prod`, `Production`) would silently run development mode with a generated secret.
+  NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   // `localhost` makes Fastify listen on both 127.0.0.1 and ::1; containers set HOST=0.0.0.0.
   HOST: Type.String({ minLength: 1, default: 'localhost' }),
@@ -30,7 +31,8 @@ export const ConfigSchema = Type.Object({
   ACCESS_TOKEN_TTL: Seconds(900),
   REFRESH_TOKEN_TTL: Seconds(1_209_600),
   SESSION_IDLE_TTL: Seconds(86_400),
-  REFRESH_REUSE_GRACE_SECONDS: Seconds(10, 0),
+  // A replay within the window is trusted as a benign race; a longer window would be a theft window.
+  REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 0, default: 0 }),
   KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),

@@ -57,3 +57,21 @@ t.test('the server process exits 1 with one clear line when production config is
   const lines = result.stderr.trim().split('\n').filter((line) => !line.includes('ExperimentalWarning') && !line.includes('--trace-warnings'))
   t.same(lines, ['token-service: missing required configuration for NODE_ENV=production: DATABASE_URL, KEY_ENCRYPTION_SECRET'])
 })
+
+t.test('an unknown NODE_ENV refuses to start with one line (no silent development mode)', async (t) => {
+  for (const value of ['prod', 'Production', 'staging', 'PRODUCTION']) {
+    const error = t.throws(() => loadConfig({ NODE_ENV: value })) as Error
+    t.type(error, ConfigError)
+    t.match(error.message, /NODE_ENV/, `NODE_ENV=${value} is named`)
+    t.notMatch(error.message, /\n/, 'one line')
+  }
+  for (const value of ['development', 'test']) t.equal(loadConfig({ NODE_ENV: value }).NODE_ENV, value)
+})
+
+t.test('REFRESH_REUSE_GRACE_SECONDS is capped at 60', async (t) => {
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '60' }).REFRESH_REUSE_GRACE_SECONDS, 60)
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).REFRESH_REUSE_GRACE_SECONDS, 0)
+  const error = t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '61' })) as Error
+  t.match(error.message, /REFRESH_REUSE_GRACE_SECONDS/)
+  t.notMatch(error.message, /\n/, 'one line')
+})
