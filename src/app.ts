@@ -67,7 +67,7 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config.LOG_LEVEL),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: fastifyTrustProxy(config.TRUST_PROXY),
+    trustProxy: config.TRUST_PROXY === false ? false : [...config.TRUST_PROXY],
     // A caller's X-Request-Id is kept when it is a plain token, so logs can be joined across services.
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -88,6 +88,8 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
       return renderProblem(reply, new AppError('validation_failed', error.code === 'FST_ERR_BAD_URL' ? 'The request URL is malformed' : 'The request is malformed'))
     }
   })
+
+  for (const warning of config.CONFIG_WARNINGS) app.log.warn(warning)
 
   // Only JSON is accepted on /auth; the OAuth routes add form bodies for themselves.
   app.removeContentTypeParser('text/plain')
@@ -112,12 +114,6 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   app.register(authRoutes, { prefix: '/auth' })
   app.register(oauthRoutes, { prefix: '/oauth' })
   return app
-}
-
-// A hop count becomes proxy-addr's "trust the first N hops" function (Fastify's types omit numbers).
-function fastifyTrustProxy (setting: Config['TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof setting === 'number') return (_address, hop) => hop < setting
-  return typeof setting === 'boolean' ? setting : [...setting]
 }
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { parseTrustProxy, type TrustedProxies } from './lib/trusted-proxy.js'
 
 /**
  * Every setting of the service. Only this module reads `process.env`; everything else receives a
@@ -9,7 +10,8 @@ const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, d
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
 
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development' }),
+  // Anything else (`prod`, `Production`) would silently run development mode with a generated secret.
+  NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   // `localhost` makes Fastify listen on both 127.0.0.1 and ::1; containers set HOST=0.0.0.0.
   HOST: Type.String({ minLength: 1, default: 'localhost' }),
@@ -29,7 +31,8 @@ export const ConfigSchema = Type.Object({
   ACCESS_TOKEN_TTL: Seconds(900),
   REFRESH_TOKEN_TTL: Seconds(1_209_600),
   SESSION_IDLE_TTL: Seconds(86_400),
-  REFRESH_REUSE_GRACE_SECONDS: Seconds(10, 0),
+  // A replay within the window is trusted as a benign race; a longer window would be a theft window.
+  REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 0, default: 0 }),
   KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
@@ -62,8 +65,10 @@ export type Config = Readonly<Omit<RawConfig, 'ISSUER' | 'AUDIENCE' | 'ALLOWED_O
   ISSUER: string
   AUDIENCE: string
   ALLOWED_ORIGINS: readonly string[]
-  /** Fastify's `trustProxy`: false, true, a number of hops, or a list of proxy addresses/CIDRs. */
-  TRUST_PROXY: boolean | number | readonly string[]
+  /** Fastify's `trustProxy`: false or the proxies' addresses/CIDRs (see src/lib/trusted-proxy.ts). */
+  TRUST_PROXY: TrustedProxies
+  /** One line each, logged at start: settings that were accepted but narrowed. */
+  CONFIG_WARNINGS: readonly string[]
 }>
 
 export class ConfigError extends Error {
@@ -112,6 +117,8 @@ function resolveDerived (raw: RawConfig): Config {
   } catch {
     throw new ConfigError(`invalid configuration: ISSUER must be an absolute URL, got ${JSON.stringify(issuer)}`)
   }
+  const trustProxy = parseTrustProxy(raw.TRUST_PROXY, raw.NODE_ENV === 'production')
+  if (trustProxy.refusal !== undefined) throw new ConfigError(trustProxy.refusal)
   const origins = raw.ALLOWED_ORIGINS === undefined
     ? [issuerOrigin]
     : raw.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
@@ -121,16 +128,7 @@ function resolveDerived (raw: RawConfig): Config {
     // Tokens are for the APIs of this deployment unless the operator names an audience.
     AUDIENCE: raw.AUDIENCE ?? issuer,
     ALLOWED_ORIGINS: Object.freeze(origins),
-    TRUST_PROXY: parseTrustProxy(raw.TRUST_PROXY)
+    TRUST_PROXY: trustProxy.proxies,
+    CONFIG_WARNINGS: Object.freeze(trustProxy.warning === undefined ? [] : [trustProxy.warning])
   })
-}
-
-// Off by default: only behind a proxy the operator names may X-Forwarded-For choose the client IP
-// that the per-IP rate limits key on.
-function parseTrustProxy (value: string): Config['TRUST_PROXY'] {
-  const trimmed = value.trim().toLowerCase()
-  if (trimmed === 'false' || trimmed === '') return false
-  if (trimmed === 'true') return true
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  return Object.freeze(trimmed.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
 }

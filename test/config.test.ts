@@ -24,7 +24,7 @@ t.test('parses typed values from strings', async (t) => {
   t.equal(config.PORT, 8080)
   t.equal(config.COOKIE_SECURE, false)
   t.same(config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example'])
-  t.equal(config.TRUST_PROXY, 2)
+  t.same(config.TRUST_PROXY, ['loopback'], 'a hop count is narrowed to loopback proxies outside production')
   t.equal(config.ISSUER, 'https://auth.example', 'trailing slash dropped')
   t.equal(config.AUDIENCE, 'https://auth.example')
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY, ['10.0.0.0/8', '127.0.0.1'])
@@ -56,4 +56,22 @@ t.test('the server process exits 1 with one clear line when production config is
   t.equal(result.status, 1)
   const lines = result.stderr.trim().split('\n').filter((line) => !line.includes('ExperimentalWarning') && !line.includes('--trace-warnings'))
   t.same(lines, ['token-service: missing required configuration for NODE_ENV=production: DATABASE_URL, KEY_ENCRYPTION_SECRET'])
+})
+
+t.test('an unknown NODE_ENV refuses to start with one line (no silent development mode)', async (t) => {
+  for (const value of ['prod', 'Production', 'staging', 'PRODUCTION']) {
+    const error = t.throws(() => loadConfig({ NODE_ENV: value })) as Error
+    t.type(error, ConfigError)
+    t.match(error.message, /NODE_ENV/, `NODE_ENV=${value} is named`)
+    t.notMatch(error.message, /\n/, 'one line')
+  }
+  for (const value of ['development', 'test']) t.equal(loadConfig({ NODE_ENV: value }).NODE_ENV, value)
+})
+
+t.test('REFRESH_REUSE_GRACE_SECONDS is capped at 60', async (t) => {
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '60' }).REFRESH_REUSE_GRACE_SECONDS, 60)
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).REFRESH_REUSE_GRACE_SECONDS, 0)
+  const error = t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '61' })) as Error
+  t.match(error.message, /REFRESH_REUSE_GRACE_SECONDS/)
+  t.notMatch(error.message, /\n/, 'one line')
 })

@@ -8,7 +8,9 @@ import { commonErrors } from './errors.js'
 import { clearRefreshCookie, presentedRefreshToken, sendTokens, treatMissingBodyAsEmpty } from './token-response.js'
 
 export const RefreshBody = Type.Object({
-  refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 }))
+  // No length bounds here: a string of the wrong length is an unknown token (401), not a schema
+  // violation (400); the body limit bounds it and the rotation refuses a wrong shape before any lookup.
+  refreshToken: Type.Optional(Type.String())
 }, { additionalProperties: false })
 
 /** What each failed rotation tells the client (and what a frontend should do: see the README). */

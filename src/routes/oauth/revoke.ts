@@ -4,9 +4,9 @@ import { revokeSessionOfRefreshToken } from '../../domain/sessions/revocation.js
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
 import { authenticateClientIfPresented } from './client-auth.js'
-import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
+import { OAUTH_CONSUMES, OAuthParam, OAuthTokenParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
-const RevokeBody = oauthBody({ token: OAuthParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam })
+const RevokeBody = oauthBody({ token: OAuthTokenParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam })
 
 const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fastify) {
   fastify.post('/revoke', {

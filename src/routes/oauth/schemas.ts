@@ -8,6 +8,9 @@ export const oauthBody = (properties: Record<string, ReturnType<typeof Type.Stri
 
 export const OAuthParam = Param
 
+/** A token parameter: any length is a token we do not know (invalid_grant / RFC 7009's 200), not a 400. */
+export const OAuthTokenParam = Type.String()
+
 export const OAuthError = Type.Object({
   error: Type.String({ description: 'invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_scope, …' }),
   error_description: Type.String()

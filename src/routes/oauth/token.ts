@@ -7,11 +7,11 @@ import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
 import { authenticateClientIfPresented, requireServiceClient } from './client-auth.js'
-import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
+import { OAUTH_CONSUMES, OAuthParam, OAuthTokenParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
 const TokenBody = oauthBody({
   grant_type: OAuthParam,
-  refresh_token: OAuthParam,
+  refresh_token: OAuthTokenParam,
   scope: OAuthParam,
   client_id: OAuthParam,
   client_secret: OAuthParam
