@@ -121,26 +121,31 @@ t.test('pruneExpired', async (t) => {
   })
 
   t.test('clears successor ciphertexts whose grace window is over, and keeps recent ones (grace still works)', async (t) => {
+    // Each session's last spent token is the only one that still holds a ciphertext: older ones
+    // are cleared by rotation itself. One session's was spent long ago, the other's just now.
+    const old = await login(app, user)
+    await refresh(app, old.refreshToken)
     const session = await login(app, user)
-    const second = await refresh(app, session.refreshToken)
-    const third = await refresh(app, second)
-    const [first, spentNow] = await tokensOf(database, session.sessionId)
-    t.not(first!.successor_ciphertext, null)
+    const current = await refresh(app, session.refreshToken)
+    const [oldSpent] = await tokensOf(database, old.sessionId)
+    const [spentNow] = await tokensOf(database, session.sessionId)
+    t.not(oldSpent!.successor_ciphertext, null)
     t.not(spentNow!.successor_ciphertext, null)
-    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), 2 * GRACE_SECONDS * SECOND) }).where('id', '=', first!.id).execute()
+    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), 2 * GRACE_SECONDS * SECOND) }).where('id', '=', oldSpent!.id).execute()
 
     await pruneExpired(database.db, new Date(), POLICY)
-    const [firstAfter, spentNowAfter, currentAfter] = await tokensOf(database, session.sessionId)
-    t.equal(firstAfter!.successor_ciphertext, null, 'spent longer ago than the grace window: cleared')
-    t.not(firstAfter!.spent_at, null, 'but the token itself stays, spent')
-    t.equal(firstAfter!.replaced_by, first!.replaced_by, 'and keeps its link to its successor')
+    const [oldSpentAfter, oldCurrentAfter] = await tokensOf(database, old.sessionId)
+    const [spentNowAfter] = await tokensOf(database, session.sessionId)
+    t.equal(oldSpentAfter!.successor_ciphertext, null, 'spent longer ago than the grace window: cleared')
+    t.not(oldSpentAfter!.spent_at, null, 'but the token itself stays, spent')
+    t.equal(oldSpentAfter!.replaced_by, oldSpent!.replaced_by, 'and keeps its link to its successor')
     t.equal(spentNowAfter!.successor_ciphertext, spentNow!.successor_ciphertext, 'spent within the grace window: kept')
-    t.equal(currentAfter!.spent_at, null, 'the current token is untouched')
+    t.equal(oldCurrentAfter!.spent_at, null, 'the current token is untouched')
 
     // The benign retry of the token just spent still gets the current token back.
-    const retry = await postJson(app, '/auth/refresh', { refreshToken: second })
+    const retry = await postJson(app, '/auth/refresh', { refreshToken: session.refreshToken })
     t.equal(retry.statusCode, 200, retry.body)
-    t.equal(retry.json().refreshToken, third, 'the session\'s current token, not a fork')
+    t.equal(retry.json().refreshToken, current, 'the session\'s current token, not a fork')
   })
 
   t.test('deletes stale login throttles and keeps active ones', async (t) => {

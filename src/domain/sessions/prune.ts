@@ -11,6 +11,7 @@ export interface PrunePolicy {
 }
 
 const BATCH = 500
+const CIPHERTEXT_BATCH = 5000
 
 /**
  * Delete what can no longer matter, in small batches that skip rows other transactions hold, so
@@ -34,11 +35,16 @@ export async function pruneExpired (db: Kysely<Database>, now: Date, policy: Pru
     if (count < BATCH) break
   }
   const graceEnd = new Date(now.getTime() - policy.graceSeconds * 1000)
-  await db.updateTable('refresh_tokens').set({ successor_ciphertext: null })
-    .where('id', 'in', (eb) => eb.selectFrom('refresh_tokens').select('id')
-      .where('successor_ciphertext', 'is not', null).where('spent_at', '<', graceEnd)
-      .limit(5000).forUpdate().skipLocked())
-    .execute()
+  // Loop until none is left: a live token's ciphertext must not outlive the grace window just
+  // because more of them piled up than one batch holds.
+  for (;;) {
+    const cleared = await db.updateTable('refresh_tokens').set({ successor_ciphertext: null })
+      .where('id', 'in', (eb) => eb.selectFrom('refresh_tokens').select('id')
+        .where('successor_ciphertext', 'is not', null).where('spent_at', '<', graceEnd)
+        .limit(CIPHERTEXT_BATCH).forUpdate().skipLocked())
+      .executeTakeFirst()
+    if (Number(cleared.numUpdatedRows) < CIPHERTEXT_BATCH) break
+  }
   await deleteStaleThrottles(db, new Date(now.getTime() - policy.throttleWindowSeconds * 1000))
   return deleted
 }

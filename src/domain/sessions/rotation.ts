@@ -1,11 +1,10 @@
 import { insertAuditEvent } from '../../db/repositories/audit-events.js'
-import { findRefreshTokenByHash, findRefreshTokenById, insertRefreshToken, markRefreshTokenSpent } from '../../db/repositories/refresh-tokens.js'
-import { findSessionForUpdate, revokeSessions, touchSession } from '../../db/repositories/sessions.js'
-import type { SessionRow } from '../../db/database.js'
+import { rotateByHash, type RotationRow } from '../../db/repositories/rotate-statement.js'
+import { revokeSessions } from '../../db/repositories/sessions.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
+import { accessTokenDepsWithin } from './access-cap.js'
 import type { IssuedTokens, RequestContext, SessionDeps } from './deps.js'
-import { judgeRefresh } from './policy.js'
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
 
 export type RotationOutcome =
@@ -14,71 +13,90 @@ export type RotationOutcome =
   | { kind: 'reused', sessionId: string, userId: string }
   | { kind: 'expired' }
 
+/** Who may spend the token: set by the OAuth endpoint, absent for /auth/refresh. */
+export interface RotationBinding {
+  /** The authenticated client; a session started by another client is refused, unspent. */
+  clientId?: string
+  /** Refuse (unspent) a session whose refresh token travels only in a cookie. */
+  bodyDeliveryOnly?: boolean
+}
+
 /**
- * Exchange a refresh token for a new pair, in one transaction under the session's row lock:
+ * Exchange a refresh token for a new pair, in one statement under the session's row lock
+ * (see rotateByHash), judged on the database's clock:
  * - the session's unspent token is spent and replaced (rotation);
  * - the token just spent, within the grace window, gets the session's current token back;
  * - any other spent token revokes the whole session, and that revocation commits even though
  *   the caller gets an error (the outcome is returned, not thrown);
- * - revoked, expired or idle sessions, and unknown tokens, get nothing.
+ * - revoked, expired or idle sessions, unknown tokens, and tokens presented by a caller the
+ *   binding refuses get nothing, and nothing is spent.
  * Concurrent calls with one token queue on the lock: one rotates, the others see a token spent a
  * moment ago and receive the same successor, so a session never holds two live tokens.
  */
-export async function rotateRefreshToken (deps: SessionDeps, presented: string, context: RequestContext): Promise<RotationOutcome> {
+export async function rotateRefreshToken (
+  deps: SessionDeps, presented: string, context: RequestContext, binding: RotationBinding = {}
+): Promise<RotationOutcome> {
   if (!looksLikeRefreshToken(presented)) return { kind: 'invalid' }
-  const tokenHash = hashRefreshToken(presented)
-  const outcome = await deps.db.transaction().execute(async (trx) => {
-    const found = await findRefreshTokenByHash(trx, tokenHash)
-    if (found === undefined) return { kind: 'invalid' } as const
-    const session = await findSessionForUpdate(trx, found.session_id)
-    // Re-read under the lock: another request may have spent it while we waited.
-    const token = await findRefreshTokenById(trx, found.id)
-    if (session === undefined || token === undefined) return { kind: 'invalid' } as const
-
-    const successor = token.replaced_by === null ? undefined : await findRefreshTokenById(trx, token.replaced_by)
-    const now = deps.clock.now()
-    const verdict = judgeRefresh(
-      { spentAt: token.spent_at, successorIsCurrent: successor !== undefined && successor.spent_at === null },
-      { revokedAt: session.revoked_at, expiresAt: session.expires_at, lastUsedAt: session.last_used_at },
-      now,
-      deps.policy
-    )
-    switch (verdict.kind) {
-      case 'revoked':
-        return { kind: 'invalid' } as const
-      case 'expired':
-        return { kind: 'expired' } as const
-      case 'reused':
-        await revokeSessions(trx, [session.id], now, 'reuse_detected')
-        await insertAuditEvent(trx, { type: 'refresh_reuse_detected', userId: session.user_id, sessionId: session.id, ...context }, now)
-        return { kind: 'reused', sessionId: session.id, userId: session.user_id } as const
-      case 'grace':
-        await touchSession(trx, session.id, now)
-        return { kind: 'issue', session, refreshToken: deps.successorBox.open(token.successor_ciphertext ?? ''), now, grace: true } as const
-      case 'rotate': {
-        const next = generateRefreshToken()
-        const nextId = newId(now.getTime())
-        await markRefreshTokenSpent(trx, token.id, { now, replacedBy: nextId, successorCiphertext: deps.successorBox.seal(next.token) })
-        await insertRefreshToken(trx, { id: nextId, sessionId: session.id, tokenHash: next.tokenHash, now })
-        await touchSession(trx, session.id, now)
-        await insertAuditEvent(trx, { type: 'refresh_succeeded', userId: session.user_id, sessionId: session.id, ...context }, now)
-        return { kind: 'issue', session, refreshToken: next.token, now, grace: false } as const
-      }
-    }
+  const next = generateRefreshToken()
+  const row = await rotateByHash(deps.db, {
+    tokenHash: hashRefreshToken(presented),
+    next: { id: newId(), tokenHash: next.tokenHash, ciphertext: deps.successorBox.seal(next.token) },
+    graceSeconds: deps.policy.graceSeconds,
+    idleSeconds: deps.policy.idleSeconds,
+    clientId: binding.clientId ?? null,
+    bodyDeliveryOnly: binding.bodyDeliveryOnly === true,
+    auditId: newId(),
+    ip: context.ip,
+    userAgent: context.userAgent
   })
-  if (outcome.kind !== 'issue') return outcome
-  return { kind: 'rotated', tokens: await issueFor(deps, outcome.session, outcome.refreshToken, outcome.now), grace: outcome.grace }
+  switch (row?.verdict) {
+    case undefined: case 'revoked': case 'mismatch':
+      return { kind: 'invalid' }
+    case 'expired':
+      return { kind: 'expired' }
+    case 'reused':
+      await revokeFamily(deps, row, context)
+      return { kind: 'reused', sessionId: row.session_id, userId: row.user_id }
+    case 'grace': {
+      const current = openSuccessor(deps, row.successor_ciphertext)
+      // A ciphertext this instance cannot open (KEY_ENCRYPTION_SECRET changed during a rolling
+      // deploy, a corrupted row) is not evidence of theft, so the family is spared; the caller
+      // simply gets nothing, while the tab that won the race keeps the live token.
+      if (current === undefined) return { kind: 'invalid' }
+      return { kind: 'rotated', tokens: await issueFor(deps, row, current), grace: true }
+    }
+    case 'rotate':
+      return { kind: 'rotated', tokens: await issueFor(deps, row, next.token), grace: false }
+  }
 }
 
-async function issueFor (deps: SessionDeps, session: SessionRow, refreshToken: string, now: Date): Promise<IssuedTokens> {
-  const access = await signAccessToken(deps.accessTokens, { sub: session.user_id, sid: session.id, clientId: session.client_id, scope: session.scope ?? undefined })
+/** Reuse is rare: it may take its own transaction, through the one function that revokes sessions. */
+async function revokeFamily (deps: SessionDeps, row: RotationRow, context: RequestContext): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    await revokeSessions(trx, [row.session_id], row.now, 'reuse_detected')
+    await insertAuditEvent(trx, { type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context }, row.now)
+  })
+}
+
+function openSuccessor (deps: SessionDeps, sealed: string | null): string | undefined {
+  if (sealed === null) return undefined
+  try {
+    return deps.successorBox.open(sealed)
+  } catch {
+    return undefined
+  }
+}
+
+async function issueFor (deps: SessionDeps, row: RotationRow, refreshToken: string): Promise<IssuedTokens> {
+  const subject = { sub: row.user_id, sid: row.session_id, clientId: row.client_id, scope: row.scope ?? undefined }
+  const access = await signAccessToken(accessTokenDepsWithin(deps.accessTokens, row.expires_at), subject)
   return {
     accessToken: access.token,
     expiresIn: access.expiresIn,
     refreshToken,
-    refreshExpiresIn: Math.max(0, Math.floor((session.expires_at.getTime() - now.getTime()) / 1000)),
-    sessionId: session.id,
-    userId: session.user_id,
-    delivery: session.delivery
+    refreshExpiresIn: Math.max(0, Math.floor((row.expires_at.getTime() - row.now.getTime()) / 1000)),
+    sessionId: row.session_id,
+    userId: row.user_id,
+    delivery: row.delivery
   }
 }
