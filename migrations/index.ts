@@ -1,10 +1,12 @@
 import type { Migration } from 'kysely'
 import * as initialSchema from './2026-11-22T00-initial-schema.js'
+import * as sessionRevocations from './2026-12-03T00-session-revocations.js'
 
 /**
  * Every migration, by name, in order. A static list (rather than a folder scan) works the same
  * from TypeScript sources in tests and from compiled JavaScript in production.
  */
 export const migrations: Record<string, Migration> = {
-  '2026-11-22T00-initial-schema': initialSchema
+  '2026-11-22T00-initial-schema': initialSchema,
+  '2026-12-03T00-session-revocations': sessionRevocations
 }
