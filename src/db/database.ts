@@ -82,6 +82,15 @@ export interface AuditEventsTable {
   created_at: CreatedAt
 }
 
+export interface SessionRevocationsTable {
+  seq: ColumnType<string, never, never>
+  /** xid8 as text: a 64-bit transaction id, never wrapping. */
+  tx: ColumnType<string, never, never>
+  session_id: string
+  reason: string
+  revoked_at: Date
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -90,6 +99,7 @@ export interface Database {
   oauth_clients: OAuthClientsTable
   login_throttles: LoginThrottlesTable
   audit_events: AuditEventsTable
+  session_revocations: SessionRevocationsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely'
 import type { Database, SessionRow } from '../database.js'
 
 export interface NewSession {
@@ -52,24 +52,39 @@ export async function touchSession (db: Kysely<Database>, id: string, now: Date)
   await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute()
 }
 
-/** Revoke sessions (idempotent: already revoked ones keep their first reason); returns the ids revoked now. */
+/**
+ * Revoke sessions (idempotent: already revoked ones keep their first reason); returns the ids revoked
+ * now. Each one revoked gets its revocation record in the same statement, so no revocation can exist
+ * without its record in the feed, nor a record without its revocation.
+ */
 export async function revokeSessions (db: Kysely<Database>, ids: readonly string[], now: Date, reason: string): Promise<string[]> {
   if (ids.length === 0) return []
-  const rows = await db.updateTable('sessions')
-    .set({ revoked_at: now, revoked_reason: reason })
-    .where('id', 'in', ids)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute()
-  return rows.map((row) => row.id)
+  return await revokeAndRecord(db, now, reason, (query) => query.where('id', 'in', ids))
 }
 
-/** Revoke every live session of a user, optionally sparing one; returns the ids revoked. */
+/** Revoke every live session of a user, optionally sparing one; returns the ids revoked (and recorded). */
 export async function revokeSessionsOfUser (db: Kysely<Database>, userId: string, now: Date, reason: string, except?: string): Promise<string[]> {
-  let query = db.updateTable('sessions')
-    .set({ revoked_at: now, revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-  if (except !== undefined) query = query.where('id', '!=', except)
-  return (await query.returning('id').execute()).map((row) => row.id)
+  return await revokeAndRecord(db, now, reason, (query) => {
+    const ofUser = query.where('user_id', '=', userId)
+    return except === undefined ? ofUser : ofUser.where('id', '!=', except)
+  })
+}
+
+type RevokeQuery = UpdateQueryBuilder<Database, 'sessions', 'sessions', UpdateResult>
+
+// One statement: the UPDATE in a data-modifying CTE feeds the INSERT of the records.
+async function revokeAndRecord (db: Kysely<Database>, now: Date, reason: string, which: (query: RevokeQuery) => RevokeQuery): Promise<string[]> {
+  const rows = await db
+    .with('revoked', (qb) => which(qb.updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where('revoked_at', 'is', null))
+      .returning('id'))
+    .insertInto('session_revocations')
+    .columns(['session_id', 'reason', 'revoked_at'])
+    .expression((eb) => eb.selectFrom('revoked').select([
+      'revoked.id', sql<string>`${reason}::text`.as('reason'), sql<Date>`${now}::timestamptz`.as('revoked_at')
+    ]))
+    .returning('session_id')
+    .execute()
+  return rows.map((row) => row.session_id)
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { revokeSessionOfRefreshToken } from '../../domain/sessions/revocation.js'
+import { revokeByToken } from '../../domain/revocations/revoke-token.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
 import { authenticateClientIfPresented } from './client-auth.js'
@@ -13,8 +13,8 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
     config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
     schema: {
       tags: ['oauth'],
-      summary: 'Revoke a refresh token and so its whole session (RFC 7009)',
-      description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). Access tokens are short-lived and not revoked individually; revoke their session through its refresh token or /auth/logout.',
+      summary: 'Revoke a refresh or access token, and so its whole session (RFC 7009)',
+      description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). A refresh token or a user access token revokes its session; the revocation is published on GET /revocations and GET /revocations/stream.',
       consumes: OAUTH_CONSUMES,
       security: [{ clientBasic: [] }, {}],
       body: Type.Partial(RevokeBody),
@@ -30,7 +30,8 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
     const { token } = request.body
     if (token === undefined || token === '') throw new AppError('invalid_request', 'token is required')
     await authenticateClientIfPresented(fastify.db, request)
-    await revokeSessionOfRefreshToken({ db: fastify.db, clock: fastify.sessionDeps.clock }, token, 'token_revoked', requestContext(request))
+    const deps = { db: fastify.db, clock: fastify.sessionDeps.clock, accessTokens: fastify.accessTokenDeps }
+    await revokeByToken(deps, token, requestContext(request))
     return await reply.code(200).send()
   })
 }
