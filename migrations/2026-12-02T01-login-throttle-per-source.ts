@@ -11,10 +11,12 @@ export async function up (db: Kysely<any>): Promise<void> {
     CREATE TABLE login_throttles (
       email text NOT NULL,
       source text NOT NULL,
-      attempts integer NOT NULL DEFAULT 0,
+      failures integer NOT NULL DEFAULT 0,
+      pending integer NOT NULL DEFAULT 0,
+      pending_since timestamptz,
       window_started_at timestamptz NOT NULL DEFAULT now(),
       blocked_until timestamptz,
-      last_attempt_admitted boolean NOT NULL DEFAULT true,
+      verdict text NOT NULL DEFAULT 'admitted',
       PRIMARY KEY (email, source)
     )`.execute(db)
   await sql`CREATE INDEX login_throttles_window_started_at ON login_throttles (window_started_at)`.execute(db)

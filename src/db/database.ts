@@ -64,10 +64,14 @@ export interface LoginThrottlesTable {
   email: string
   /** The client address (an IPv6 address by its /64 prefix) the attempts came from. */
   source: string
-  attempts: number
+  failures: ColumnType<number, number | undefined, number>
+  /** Attempts admitted whose password check has not finished yet. */
+  pending: ColumnType<number, number | undefined, number>
+  pending_since: NullableTimestamp
   window_started_at: Timestamp
   blocked_until: NullableTimestamp
-  last_attempt_admitted: ColumnType<boolean, boolean | undefined, boolean>
+  /** The answer the last upsert gave (read back by RETURNING). */
+  verdict: ColumnType<string, string | undefined, string>
 }
 
 export interface AuditEventsTable {

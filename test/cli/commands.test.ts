@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import { migrations } from '../../migrations/index.js'
 import { buildApp } from '../../src/app.js'
 import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
 import { TEST_DATABASE_URL, TEST_ENV, testConfig, usingPostgres } from '../helper.js'
@@ -94,7 +95,7 @@ t.test('operator commands on one database', async (t) => {
   t.test('migrate on an empty database applies the initial migration', async (t) => {
     const first = await command('migrate.ts', [], env)
     t.equal(first.code, 0, `exit 0 (${first.stderr})`)
-    t.same(lines(first.stdout), ['success: 2026-11-22T00-initial-schema'], 'one success line per migration')
+    t.same(lines(first.stdout), Object.keys(migrations).map((name) => `success: ${name}`), 'one success line per migration')
   })
 
   t.test('migrate again: the database is up to date', async (t) => {

@@ -37,7 +37,11 @@ t.test('the per-account throttle', async (t) => {
       assertProblem(t, refused, 429, 'rate_limited')
       t.match(refused.headers['retry-after'], /^[1-9]\d*$/)
     }
-    assertProblem(t, await loginFrom(app, ATTACKER, victim.email, victim.password), 429, 'rate_limited')
+    // However slow this machine is, the back-off doubles with each admitted attempt: a second burst gets
+    // at most a verdict or two, the right password included.
+    const second = await Promise.all(Array.from({ length: 10 }, async (_, i) =>
+      await loginFrom(app, ATTACKER, victim.email, i === 0 ? victim.password : `again ${i}`)))
+    t.ok((statuses(second)[429] ?? 0) >= 8, 'the attacker stays throttled')
   })
 
   t.test("an attacker's failures never keep the owner, from another address, out", async (t) => {
@@ -50,6 +54,13 @@ t.test('the per-account throttle', async (t) => {
     assertProblem(t, await loginFrom(app, ATTACKER, victim.email, victim.password), 429, 'rate_limited')
     t.equal((await loginFrom(app, OWNER, victim.email, 'a wrong password')).statusCode, 401,
       "the owner's own address keeps its full allowance")
+  })
+
+  t.test('a burst of correct passwords from one address all log in (they wait, they are not refused)', async (t) => {
+    const user = await newUser(app)
+    const burst = await Promise.all(Array.from({ length: 25 }, async () =>
+      await loginFrom(app, OWNER, user.email, user.password)))
+    t.same(statuses(burst), { 200: 25 })
   })
 
   t.test('a correct password clears only its own address', async (t) => {

@@ -154,9 +154,9 @@ t.test('pruneExpired', async (t) => {
     const blocked = `blocked-${randomUUID()}@example.com`
     const fresh = `fresh-${randomUUID()}@example.com`
     await database.db.insertInto('login_throttles').values([
-      { email: stale, source: '192.0.2.1', attempts: 3, window_started_at: ago(now, DAY), blocked_until: null },
-      { email: blocked, source: '192.0.2.1', attempts: 9, window_started_at: ago(now, DAY), blocked_until: new Date(now.getTime() + HOUR) },
-      { email: fresh, source: '192.0.2.1', attempts: 2, window_started_at: ago(now, 60 * SECOND), blocked_until: null }
+      { email: stale, source: '192.0.2.1', failures: 3, window_started_at: ago(now, DAY), blocked_until: null },
+      { email: blocked, source: '192.0.2.1', failures: 9, window_started_at: ago(now, DAY), blocked_until: new Date(now.getTime() + HOUR) },
+      { email: fresh, source: '192.0.2.1', failures: 2, window_started_at: ago(now, 60 * SECOND), blocked_until: null }
     ]).execute()
     await pruneExpired(database.db, now, POLICY)
     const left = (await database.db.selectFrom('login_throttles').select('email').where('email', 'in', [stale, blocked, fresh]).execute()).map((row) => row.email).sort()

@@ -4,7 +4,7 @@ import { findUserById, updatePasswordHash } from '../../db/repositories/users.js
 import { invalidCredentials } from '../../errors.js'
 import type { RequestContext } from '../sessions/deps.js'
 import type { RevocationDeps } from '../sessions/revocation.js'
-import { admitLoginAttempt, clearLoginThrottle, throttleKey, type LoginThrottlePolicy } from './login-throttle.js'
+import { checkThrottled, throttleKey, type LoginThrottlePolicy } from './login-throttle.js'
 import type { PasswordPolicy } from './password-policy.js'
 import { normalizePassword, type PasswordHasher } from './password.js'
 
@@ -33,11 +33,9 @@ export async function changePassword (
 ): Promise<void> {
   const user = await findUserById(deps.db, input.userId)
   if (user === undefined) throw invalidCredentials()
-  const key = throttleKey(user.email, context.ip)
-  await admitLoginAttempt(deps, key)
-  const ok = await deps.hasher.verify(user.password_hash, input.currentPassword.normalize('NFKC'))
+  const ok = await checkThrottled(deps, throttleKey(user.email, context.ip),
+    async () => await deps.hasher.verify(user.password_hash, input.currentPassword.normalize('NFKC')))
   if (!ok) throw invalidCredentials()
-  await clearLoginThrottle(deps, key)
   const newPassword = normalizePassword(input.newPassword, 'newPassword')
   deps.passwordPolicy.assertAcceptable(newPassword, user.email)
   const passwordHash = await deps.hasher.hash(newPassword)

@@ -6,7 +6,7 @@ import { invalidCredentials } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import type { RequestContext } from '../sessions/deps.js'
 import { normalizeEmail } from './email.js'
-import { admitLoginAttempt, clearLoginThrottle, throttleKey, type LoginThrottlePolicy } from './login-throttle.js'
+import { checkThrottled, throttleKey, type LoginThrottlePolicy } from './login-throttle.js'
 import type { PasswordHasher } from './password.js'
 
 export interface LoginDeps {
@@ -23,16 +23,14 @@ export interface LoginDeps {
  */
 export async function authenticate (deps: LoginDeps, input: { email: string, password: string }, context: RequestContext): Promise<{ userId: string }> {
   const email = normalizeEmail(input.email)
-  const key = throttleKey(email, context.ip)
-  await admitLoginAttempt(deps, key)
   const password = input.password.normalize('NFKC')
   const user = await findUserByEmail(deps.db, email)
-  const ok = await deps.hasher.verify(user?.password_hash, password)
+  const ok = await checkThrottled(deps, throttleKey(email, context.ip),
+    async () => await deps.hasher.verify(user?.password_hash, password) && user !== undefined)
   if (user === undefined || !ok) {
     await insertAuditEvent(deps.db, { type: 'login_failed', userId: user?.id ?? null, ip: context.ip, userAgent: context.userAgent }, deps.clock.now())
     throw invalidCredentials()
   }
-  await clearLoginThrottle(deps, key)
   if (deps.hasher.needsRehash(user.password_hash)) await updatePasswordHash(deps.db, user.id, await deps.hasher.hash(password))
   return { userId: user.id }
 }
