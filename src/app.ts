@@ -14,12 +14,14 @@ import keysPlugin from './plugins/keys.js'
 import maintenancePlugin from './plugins/maintenance.js'
 import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
+import revocationsPlugin from './plugins/revocations.js'
 import securityHeadersPlugin, { applySecurityHeaders } from './plugins/security-headers.js'
 import sessionsPlugin from './plugins/sessions.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health.js'
 import oauthRoutes from './routes/oauth/index.js'
+import revocationRoutes from './routes/revocations.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
 
@@ -109,10 +111,12 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   app.register(sessionsPlugin)
   app.register(accessTokenGuardPlugin)
   app.register(maintenancePlugin)
+  app.register(revocationsPlugin)
   app.register(healthRoutes)
   app.register(wellKnownRoutes)
   app.register(authRoutes, { prefix: '/auth' })
   app.register(oauthRoutes, { prefix: '/oauth' })
+  app.register(revocationRoutes)
   return app
 }
 

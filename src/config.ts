@@ -34,6 +34,10 @@ export const ConfigSchema = Type.Object({
   // A replay within the window is trusted as a benign race; a longer window would be a theft window.
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 0, default: 0 }),
+  // The revocation feed: how often each instance reads new records, and how often an idle stream
+  // gets a comment (at most 15 s, so proxies with a 30 s idle timeout keep it open).
+  REVOCATIONS_POLL_INTERVAL_MS: Type.Integer({ minimum: 20, maximum: 1000, default: 250 }),
+  REVOCATIONS_HEARTBEAT_SECONDS: Type.Integer({ minimum: 1, maximum: 15, default: 10 }),
   KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
 

@@ -18,6 +18,7 @@ export default fp(async function docsPlugin (fastify) {
         { name: 'auth', description: 'Credentials, tokens and sessions' },
         { name: 'keys', description: 'Signing keys and discovery' },
         { name: 'oauth', description: 'OAuth 2.0 endpoints (RFC 6749, 7009, 7662)' },
+        { name: 'revocations', description: 'The revocation feed: revoked sessions, for verifiers of access tokens' },
         { name: 'operations', description: 'Health and metrics' }
       ],
       components: {

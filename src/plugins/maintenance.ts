@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { pruneExpired } from '../domain/sessions/prune.js'
+import { feedWindowSeconds } from './revocations.js'
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000
 const KEEP_ENDED_SESSIONS_SECONDS = 7 * 86_400
@@ -12,7 +13,8 @@ export default fp(async function maintenancePlugin (fastify) {
       graceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
       idleSeconds: config.SESSION_IDLE_TTL,
       keepEndedSessionsSeconds: KEEP_ENDED_SESSIONS_SECONDS,
-      throttleWindowSeconds: config.LOGIN_BACKOFF_MAX_SECONDS
+      throttleWindowSeconds: config.LOGIN_BACKOFF_MAX_SECONDS,
+      keepRevocationRecordsSeconds: feedWindowSeconds(config.ACCESS_TOKEN_TTL)
     })
     if (deleted > 0) fastify.log.info({ deleted }, 'pruned ended sessions')
   }

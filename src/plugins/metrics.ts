@@ -18,7 +18,11 @@ export interface Metrics {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { metrics: Metrics }
+  interface FastifyInstance {
+    metrics: Metrics
+    /** The app's registry, for plugins that own their metrics (see src/plugins/revocations.ts). */
+    metricsRegistry: Registry
+  }
 }
 
 // Requests that match no route share one label, so scanners cannot grow the series without bound.
@@ -54,6 +58,7 @@ export default fp(async function metricsPlugin (fastify) {
 
   registerPoolGauge(register, () => fastify.database.poolStats())
   fastify.decorate('metrics', createDomainMetrics(register))
+  fastify.decorate('metricsRegistry', register)
 
   fastify.get('/metrics', {
     schema: {

@@ -45,6 +45,8 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
     token_endpoint: `${config.ISSUER}/oauth/token`,
     revocation_endpoint: `${config.ISSUER}/oauth/revoke`,
     introspection_endpoint: `${config.ISSUER}/oauth/introspect`,
+    revocations_endpoint: `${config.ISSUER}/revocations`,
+    revocations_stream_endpoint: `${config.ISSUER}/revocations/stream`,
     grant_types_supported: ['refresh_token', 'client_credentials'],
     // No authorization endpoint: users authenticate through /auth/login.
     response_types_supported: [],

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { deleteStaleThrottles } from '../../db/repositories/login-throttles.js'
+import { deleteRevocationsBefore } from '../../db/repositories/revocations.js'
 
 export interface PrunePolicy {
   graceSeconds: number
@@ -8,6 +9,8 @@ export interface PrunePolicy {
   /** How long ended sessions are kept (for the session list's history and support questions). */
   keepEndedSessionsSeconds: number
   throttleWindowSeconds: number
+  /** How long revocation records are kept: the feed's window (access-token lifetime + 60 s). */
+  keepRevocationRecordsSeconds?: number
 }
 
 const BATCH = 500
@@ -19,7 +22,8 @@ const CIPHERTEXT_BATCH = 5000
  * - sessions ended (revoked, expired or idle) longer ago than `keepEndedSessionsSeconds`, with
  *   their refresh tokens (spent tokens of a live session are kept: they are how reuse is seen);
  * - successor ciphertexts whose grace window is over;
- * - login throttles whose window and block have both passed.
+ * - login throttles whose window and block have both passed;
+ * - revocation records older than the feed's window.
  * Returns the number of sessions deleted.
  */
 export async function pruneExpired (db: Kysely<Database>, now: Date, policy: PrunePolicy): Promise<number> {
@@ -46,5 +50,8 @@ export async function pruneExpired (db: Kysely<Database>, now: Date, policy: Pru
     if (Number(cleared.numUpdatedRows) < CIPHERTEXT_BATCH) break
   }
   await deleteStaleThrottles(db, new Date(now.getTime() - policy.throttleWindowSeconds * 1000))
+  if (policy.keepRevocationRecordsSeconds !== undefined) {
+    await deleteRevocationsBefore(db, new Date(now.getTime() - policy.keepRevocationRecordsSeconds * 1000))
+  }
   return deleted
 }
