@@ -59,6 +59,8 @@ const OAUTH_EQUIVALENT: Partial<Record<AppError['code'], string>> = {
   session_expired: 'invalid_grant',
   csrf_rejected: 'invalid_request',
   service_unavailable: 'temporarily_unavailable',
+  // RFC 6749 has no rate code; temporarily_unavailable (with Retry-After, status kept at 429) says "later".
+  rate_limited: 'temporarily_unavailable',
   internal_error: 'server_error'
 }
 
