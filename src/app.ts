@@ -24,6 +24,7 @@ import oauthRoutes from './routes/oauth/index.js'
 import revocationRoutes from './routes/revocations.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
+import { registerStrictJsonParser } from './lib/strict-body-parsers.js'
 
 export const BODY_LIMIT_BYTES = 16 * 1024
 
@@ -95,6 +96,7 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
 
   // Only JSON is accepted on /auth; the OAuth routes add form bodies for themselves.
   app.removeContentTypeParser('text/plain')
+  registerStrictJsonParser(app)
   app.addSchema(User)
 
   // Registered in dependency order; they load when the app boots (ready() or listen()).

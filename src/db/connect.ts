@@ -1,10 +1,10 @@
-import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Config } from '../config.js'
 import type { Database } from './database.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import { ensurePrivateDir, restrictTree } from '../lib/private-dir.js'
 
 export interface PoolStats { total: number, idle: number, waiting: number }
 
@@ -24,9 +24,12 @@ export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL
  */
 export async function connectDatabase (config: DatabaseConfig, onPoolError: (error: Error) => void): Promise<DatabaseHandle> {
   if (config.DATABASE_URL !== undefined) return connectPostgres(config, config.DATABASE_URL, onPoolError)
-  await mkdir(config.DATA_DIR, { recursive: true })
+  await ensurePrivateDir(config.DATA_DIR)
   const client = await PGlite.create({ dataDir: config.DATA_DIR })
-  return wrapPGlite(client, async () => { await client.close() })
+  return wrapPGlite(client, async () => {
+    await client.close()
+    await restrictTree(config.DATA_DIR)
+  })
 }
 
 /** Use a PGlite instance owned by somebody else (tests share one between several apps). */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Config } from '../config.js'
+import { ensurePrivateDir } from './private-dir.js'
 
 export const DEV_SECRET_FILE = '.key-encryption-secret'
 
@@ -18,7 +19,7 @@ export async function resolveDevelopmentSecret (config: Config): Promise<Config>
     secret = (await readFile(path, 'utf8')).trim()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    await mkdir(config.DATA_DIR, { recursive: true })
+    await ensurePrivateDir(config.DATA_DIR)
     secret = randomBytes(32).toString('base64url')
     await writeFile(path, secret + '\n', { mode: 0o600, flag: 'wx' })
   }

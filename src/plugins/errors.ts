@@ -59,6 +59,8 @@ const OAUTH_EQUIVALENT: Partial<Record<AppError['code'], string>> = {
   session_expired: 'invalid_grant',
   csrf_rejected: 'invalid_request',
   service_unavailable: 'temporarily_unavailable',
+  // RFC 6749 has no rate code; temporarily_unavailable (with Retry-After, status kept at 429) says "later".
+  rate_limited: 'temporarily_unavailable',
   internal_error: 'server_error'
 }
 
@@ -77,6 +79,11 @@ export function renderOAuthError (reply: FastifyReply, error: AppError): Fastify
     .send({ error: oauthCode, error_description: error.message })
 }
 
+function causeCode (cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /**
  * The one error handler. Every failure leaves as problem+json (or an RFC 6749 error on routes that
  * ask for it); unexpected errors are logged in full and answered with a bare 500, so no stack
@@ -90,7 +97,9 @@ export default fp(async function errorsPlugin (fastify) {
     if (appError.statusCode >= 500) {
       request.log.error({ err: error }, appError.code === 'internal_error' ? 'unexpected error' : 'request failed')
     } else if (appError.cause !== undefined) {
-      request.log.info({ err: appError.cause, code: appError.code }, 'request rejected')
+      // Codes only: a stack trace or a token's claims per rejected request would let unauthenticated
+      // traffic amplify the logs (and claims are not ours to keep).
+      request.log.info({ code: appError.code, cause: causeCode(appError.cause) }, 'request rejected')
     }
     return request.routeOptions.config.oauthErrors === true ? renderOAuthError(reply, appError) : renderProblem(reply, appError)
   })

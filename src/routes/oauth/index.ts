@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import formbody from '@fastify/formbody'
+import { registerStrictFormParser } from '../../lib/strict-body-parsers.js'
 import introspectRoute from './introspect.js'
 import revokeRoute from './revoke.js'
 import { OAuthError } from './schemas.js'
@@ -7,7 +7,7 @@ import tokenRoute from './token.js'
 
 /** Everything under /oauth. Form bodies are accepted here only, as RFC 6749 requires. */
 const oauthRoutes: FastifyPluginAsync = async function oauthRoutes (fastify) {
-  await fastify.register(formbody, { bodyLimit: 16 * 1024 })
+  registerStrictFormParser(fastify)
   fastify.addSchema(OAuthError)
   await fastify.register(tokenRoute)
   await fastify.register(revokeRoute)
