@@ -10,16 +10,3 @@ export async function insertRefreshToken (db: Kysely<Database>, token: { id: str
 export async function findRefreshTokenByHash (db: Kysely<Database>, tokenHash: string): Promise<RefreshTokenRow | undefined> {
   return await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
 }
-
-export async function findRefreshTokenById (db: Kysely<Database>, id: string): Promise<RefreshTokenRow | undefined> {
-  return await db.selectFrom('refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst()
-}
-
-/** Spend a token, remembering (encrypted, for the grace window) which token replaced it. */
-export async function markRefreshTokenSpent (db: Kysely<Database>, id: string, spent: { now: Date, replacedBy: string, successorCiphertext: string }): Promise<void> {
-  await db.updateTable('refresh_tokens')
-    .set({ spent_at: spent.now, replaced_by: spent.replacedBy, successor_ciphertext: spent.successorCiphertext })
-    .where('id', '=', id)
-    .where('spent_at', 'is', null)
-    .execute()
-}

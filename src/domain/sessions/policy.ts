@@ -1,6 +1,9 @@
 /**
  * The refresh policy as a pure function: given the presented token, its session and the clock,
  * what happens? Every rule is one line with its reason, and the whole table is tested.
+ * The rotation statement (src/db/repositories/rotate-statement.ts) applies this same table in SQL,
+ * on the database's clock, with "successor is current" read as "its ciphertext is still there";
+ * a rule changed here must change there too (the route tests exercise the SQL form).
  */
 export interface RefreshPolicy {
   /** REFRESH_REUSE_GRACE_SECONDS */

@@ -4,6 +4,7 @@ import { findLiveSessionsOfUser, insertSession, revokeSessions } from '../../db/
 import { addSeconds } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
+import { accessTokenDepsWithin } from './access-cap.js'
 import type { Delivery, IssuedTokens, RequestContext, SessionDeps } from './deps.js'
 import { isSessionLive } from './liveness.js'
 import { generateRefreshToken } from './refresh-token.js'
@@ -24,6 +25,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
   const now = deps.clock.now()
   const sessionId = newId(now.getTime())
   const refresh = generateRefreshToken()
+  const sessionEnd = addSeconds(now, deps.sessionTtlSeconds)
   await deps.db.transaction().execute(async (trx) => {
     // Serialise logins of one user so that the session cap is exact under concurrency.
     await trx.selectFrom('users').select('id').where('id', '=', input.userId).forUpdate().execute()
@@ -36,7 +38,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
       userAgent: input.context.userAgent?.slice(0, 512) ?? null,
       ip: input.context.ip,
       now,
-      expiresAt: addSeconds(now, deps.sessionTtlSeconds)
+      expiresAt: sessionEnd
     })
     await insertRefreshToken(trx, { id: newId(now.getTime()), sessionId, tokenHash: refresh.tokenHash, now })
     if (deps.maxSessionsPerUser > 0) {
@@ -52,7 +54,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
     }
     await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...input.context }, now)
   })
-  const access = await signAccessToken(deps.accessTokens, { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope })
+  const access = await signAccessToken(accessTokenDepsWithin(deps.accessTokens, sessionEnd), { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope })
   return {
     accessToken: access.token,
     expiresIn: access.expiresIn,

@@ -38,14 +38,14 @@ export async function requireServiceClient (db: Kysely<Database>, request: Fasti
 
 /**
  * Public clients (the first-party SPA, mobile apps) send no secret and need none; a client that
- * does present a secret must get it right.
+ * does present a secret must get it right. Returns the authenticated client's id, if any.
  */
-export async function authenticateClientIfPresented (db: Kysely<Database>, request: FastifyRequest): Promise<void> {
+export async function authenticateClientIfPresented (db: Kysely<Database>, request: FastifyRequest): Promise<string | undefined> {
   const credentials = presentedClientCredentials(request)
-  if (credentials?.clientSecret !== undefined &&
-    await authenticateServiceClient(db, credentials.clientId, credentials.clientSecret) === undefined) {
-    throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
-  }
+  if (credentials?.clientSecret === undefined) return undefined
+  const client = await authenticateServiceClient(db, credentials.clientId, credentials.clientSecret)
+  if (client === undefined) throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
+  return client.clientId
 }
 
 // RFC 6749 §5.2: a 401 answer to a client that tried HTTP Basic names the scheme it must use.

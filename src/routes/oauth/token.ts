@@ -49,8 +49,11 @@ const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify
     switch (body.grant_type) {
       case 'refresh_token': {
         if (body.refresh_token === undefined || body.refresh_token === '') throw new AppError('invalid_request', 'refresh_token is required')
-        await authenticateClientIfPresented(fastify.db, request)
-        const outcome = await rotateRefreshToken(fastify.sessionDeps, body.refresh_token, requestContext(request))
+        const clientId = await authenticateClientIfPresented(fastify.db, request)
+        // RFC 6749 §6: a token is bound to the client of its session; and this endpoint answers in a
+        // body, so a cookie session's token (which must never appear in one) is refused here.
+        const binding = { clientId, bodyDeliveryOnly: true }
+        const outcome = await rotateRefreshToken(fastify.sessionDeps, body.refresh_token, requestContext(request), binding)
         if (outcome.kind !== 'rotated') {
           fastify.metrics.refreshed(outcome.kind)
           if (outcome.kind === 'reused') fastify.metrics.reuseDetected()
