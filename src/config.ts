@@ -4,7 +4,7 @@ import { parseTrustProxy, type TrustedProxies } from './lib/trusted-proxy.js'
 
 /**
  * Every setting of the service. Only this module reads `process.env`; everything else receives a
- * frozen `Config`. Durations are integer seconds, as CONTRACT section 7 fixes them.
+ * frozen `Config`. Durations are integer seconds, as the README's configuration table documents them.
  */
 const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
@@ -48,13 +48,13 @@ export const ConfigSchema = Type.Object({
 
   RATE_LIMIT_ENABLED: Flag(true),
   RATE_LIMIT_WINDOW_SECONDS: Seconds(60),
-  // Per IP per window: the contract wants a 429 within 100 logins/registrations and 200 refreshes a
+  // Per IP per window: one IP must meet a 429 within 100 logins/registrations and 200 refreshes a
   // minute; these leave room for a busy office behind one NAT without letting a script run free.
   RATE_LIMIT_REGISTER_MAX: Type.Integer({ minimum: 1, default: 50 }),
   RATE_LIMIT_LOGIN_MAX: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_REFRESH_MAX: Type.Integer({ minimum: 1, default: 150 }),
   RATE_LIMIT_TOKEN_MAX: Type.Integer({ minimum: 1, default: 120 }),
-  // Per account: back-off starts after this many failures, well within the contract's 20.
+  // Per account: back-off starts after this many failures, well within 20 failures (the documented ceiling).
   LOGIN_FAILURES_BEFORE_BACKOFF: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_BACKOFF_MAX_SECONDS: Seconds(900),
   // argon2 shares libuv's 4-thread pool with DNS and file I/O: bound it (see createPasswordHasher).

@@ -1,5 +1,5 @@
 /**
- * The error catalogue of `/auth/*` and the operations endpoints (CONTRACT section 5). Each code is
+ * The error catalogue of `/auth/*` and the operations endpoints (README, API summary). Each code is
  * stable and snake_case; the status it travels with is fixed here, in one place.
  */
 export const ERROR_STATUS = {

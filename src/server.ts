@@ -14,7 +14,7 @@ async function main (): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
-    // The contract wants an exit within 10 seconds even if something hangs.
+    // The service promises an exit within 10 seconds even if something hangs.
     setTimeout(() => {
       app.log.error('shutdown deadline passed; exiting')
       process.exit(1)

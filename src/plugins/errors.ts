@@ -13,7 +13,7 @@ declare module 'fastify' {
 
 const PROBLEM_TYPE_BASE = 'urn:token-service:problem:'
 
-// Fastify's own failures, by code, in the contract's vocabulary.
+// Fastify's own failures, by code, in the documented error codes.
 const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'The request body is larger than 16 KiB'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError('unsupported_media_type', 'Unsupported content type; send application/json'),

@@ -13,7 +13,7 @@ declare module 'fastify' {
 }
 
 /**
- * Per-IP limits on the endpoints that take credentials or mint tokens (CONTRACT section 6), with
+ * Per-IP limits on the endpoints that take credentials or mint tokens (README, Security), with
  * @fastify/rate-limit. Counters live in Redis when REDIS_URL is set, so that every instance
  * shares them; in process memory otherwise. The client IP is Fastify's `request.ip`, which
  * honours X-Forwarded-For only when TRUST_PROXY says so; IPv6 clients are grouped by /64.

@@ -7,7 +7,7 @@ import { chromium, type Locator, type Page } from 'playwright-core'
 import { buildTestApp, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
 
 /*
- * CONTRACT §1 and §2.4: a developer exploring the API opens Swagger UI at /docs. This drives the
+ * A developer exploring the API opens Swagger UI at /docs. This drives the
  * real UI in a headless Chromium: the operations are listed, and "Try it out" on register and
  * login reaches the service and shows its answers. CI installs Chromium (Debian package
  * `chromium`) and fails without it; elsewhere the test is skipped when it is missing.

@@ -8,7 +8,7 @@ import { buildTestApp, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
 import { ALGORITHMS, bearer, tamperPayload, TEST_AUDIENCE, TEST_ISSUER } from '../tokens/token-fixtures.js'
 
 /*
- * CONTRACT §1 and §3: another microservice verifies access tokens offline with @fastify/jwt +
+ * Another microservice verifies access tokens offline with @fastify/jwt +
  * get-jwks given only the service's address. examples/consumer is that microservice; this runs it
  * against the real token service, listening on a real port, for every signing algorithm.
  */

@@ -5,7 +5,7 @@ import { buildTestApp, openTestDatabase } from '../helper.js'
 import { ALGORITHMS, registerAndLogin, TEST_ISSUER } from '../tokens/token-fixtures.js'
 
 /*
- * CONTRACT §2.2: RFC 8414 authorization server metadata, so that OAuth client libraries
+ * RFC 8414 authorization server metadata, so that OAuth client libraries
  * (openid-client) can discover the token, revocation and introspection endpoints and the JWKS.
  */
 

@@ -13,7 +13,7 @@ import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
 import { ALGORITHMS, bearer, getMe, loginAgain, registerAndLogin, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
 
 /*
- * CONTRACT §2.2 and §7: the JWKS publishes public keys only, always the next key beside the
+ * The JWKS publishes public keys only, always the next key beside the
  * current one; rotation promotes the already-published next key; retired keys stay published
  * until every token they signed has expired; all instances agree through the database; private
  * keys are encrypted at rest with KEY_ENCRYPTION_SECRET.

@@ -4,7 +4,7 @@ import { decodeProtectedHeader } from 'jose'
 import { buildTestApp, openTestDatabase, postJson, registerUser, usingPostgres } from '../helper.js'
 
 /*
- * CONTRACT §1 and §7: the operator runs several instances behind a load balancer. Two instances of
+ * The operator runs several instances behind a load balancer. Two instances of
  * the app with the same configuration share one database (two connection pools on PostgreSQL; one
  * embedded PGlite shared in-process otherwise): whatever one issues, the other honours, and a key
  * rotation made on one is followed by the other without invalidating any live token.

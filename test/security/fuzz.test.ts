@@ -8,7 +8,7 @@ import type { DatabaseHandle } from '../../src/db/connect.js'
 import { buildTestApp, openTestDatabase, postJson, registerUser, uniqueEmail } from '../helper.js'
 
 /*
- * Property-based fuzzing of every endpoint through app.inject (CONTRACT sections 2, 5, 6).
+ * Property-based fuzzing of every endpoint through app.inject.
  *
  * Whatever arrives — arbitrary JSON (with __proto__/constructor/prototype keys), raw bodies under
  * random content types, huge or non-ASCII Authorization and Cookie headers, random query strings

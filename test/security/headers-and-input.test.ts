@@ -7,7 +7,7 @@ import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
 
 /*
- * Response headers and abuse controls (CONTRACT sections 3, 5 and 6):
+ * Response headers and abuse controls:
  *   - token responses carry Cache-Control: no-store; every response carries X-Content-Type-Options: nosniff;
  *   - an access token in the query string is refused, even next to a valid Authorization header;
  *   - per-IP rate limits on register, login, refresh and /oauth/token, keyed on the socket address

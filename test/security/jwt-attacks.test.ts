@@ -14,7 +14,7 @@ import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser }
 /*
  * JWT attacks against the two places that verify access tokens: GET /auth/me (the guard of every
  * /auth route) and POST /oauth/introspect (RFC 7662). Every attack must give 401 invalid_token
- * there and exactly {active:false} here (CONTRACT section 3: asymmetric only, typ at+jwt, the key
+ * there and exactly {active:false} here (asymmetric only, typ at+jwt, the key
  * comes from our own key store, never from the token).
  *
  * Each attack differs from a token the service accepts in exactly the one thing it names: tokens

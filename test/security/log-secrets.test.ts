@@ -6,7 +6,7 @@ import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { openTestDatabase, postJson, testConfig, uniqueEmail } from '../helper.js'
 
 /*
- * No secret ever reaches the logs (CONTRACT sections 5 and 7): with the logger at its most verbose
+ * No secret ever reaches the logs: with the logger at its most verbose
  * (trace), a full flow — register, login in both delivery modes, refresh by cookie and by body,
  * bearer calls, password change, logout, client_credentials with HTTP Basic and with a body
  * secret, introspection, a failed login, malformed and failing requests, and a token wrongly put in

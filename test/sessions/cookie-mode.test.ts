@@ -42,7 +42,7 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
     t.match(body, { accessToken: String, tokenType: 'Bearer', expiresIn: 900, refreshExpiresIn: FOURTEEN_DAYS, sessionId: String })
     const cookie = assertRefreshCookie(t, response)
     t.equal(maxAgeOf(cookie), FOURTEEN_DAYS, 'Max-Age = the refresh lifetime')
-    t.match(cookie.raw, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]+; Max-Age=${FOURTEEN_DAYS}; Path=/auth; HttpOnly; Secure; SameSite=Strict$`), 'exactly the contract\'s attributes')
+    t.match(cookie.raw, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]+; Max-Age=${FOURTEEN_DAYS}; Path=/auth; HttpOnly; Secure; SameSite=Strict$`), 'exactly the documented attributes')
     t.equal(setCookies(response).length, 1, 'no other cookie')
     const row = await database.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', body.sessionId).executeTakeFirstOrThrow()
     t.equal(row.token_hash, sha256(cookie.value), 'the cookie is the session\'s refresh token, stored hashed')

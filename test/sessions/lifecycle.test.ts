@@ -91,7 +91,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
     const { sessions } = response.json()
     t.equal(sessions.length, 2, 'the two live sessions, not the logged-out one')
     for (const session of sessions) {
-      t.same(Object.keys(session).sort(), ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'exactly the contract\'s fields')
+      t.same(Object.keys(session).sort(), ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'exactly the documented fields')
       t.match(session.id, UUID)
       for (const field of ['createdAt', 'lastUsedAt', 'expiresAt']) t.ok(!Number.isNaN(Date.parse(session[field])), `${field} is a date-time`)
       t.ok(Date.parse(session.expiresAt) > Date.now(), 'expiresAt is in the future')
@@ -261,7 +261,7 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   t.test('2: a session that already ended by idleness does not count toward the limit', async (t) => {
     const user = await newUser(double)
     const [active, idle] = await loginAll(double, user, 2)
-    // `idle` was last used more than SESSION_IDLE_TTL ago: it has ended (CONTRACT section 4).
+    // `idle` was last used more than SESSION_IDLE_TTL ago: it has ended.
     await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 60) }).where('id', '=', idle!.sessionId).execute()
     const [fresh] = await loginAll(double, user, 1)
     t.equal(await refreshStatus(double, fresh!), 200, 'the new session lives')

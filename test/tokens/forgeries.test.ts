@@ -12,7 +12,7 @@ import {
 
 /*
  * GET /auth/me (and so every access-token route) must refuse anything that is not a genuine,
- * live access token of this service with 401 invalid_token and a Bearer challenge (CONTRACT §3, §5).
+ * live access token of this service with 401 invalid_token and a Bearer challenge (README: access tokens, errors).
  */
 
 function assertInvalidToken (t: Test, response: LightMyRequestResponse, presented?: string): void {

@@ -13,7 +13,7 @@ import {
 } from './token-fixtures.js'
 
 /*
- * CONTRACT §3: access tokens MUST verify with stock libraries given only the JWKS URL. The
+ * access tokens MUST verify with stock libraries given only the JWKS URL. The
  * service is configured with ISSUER http://issuer.test (what the tokens carry); the verifiers
  * fetch the JWKS from the address the app really listens on.
  */

@@ -8,7 +8,7 @@ export const MAX_EMAIL_LENGTH = 254
 // Control characters and unpaired surrogates are refused too: no database can store them.
 const EMAIL_SHAPE = /^[^\s@\p{Cc}\p{Cs}]+@[^\s@.\p{Cc}\p{Cs}]+(?:\.[^\s@.\p{Cc}\p{Cs}]+)+$/u
 
-/** Trim and lowercase, the contract's normalisation, then check the shape and the length. */
+/** Trim and lowercase, the documented normalisation, then check the shape and the length. */
 export function normalizeEmail (raw: string): string {
   const email = raw.trim().toLowerCase()
   if (email.length > MAX_EMAIL_LENGTH) throw validationFailed(`email must be at most ${MAX_EMAIL_LENGTH} characters`)
