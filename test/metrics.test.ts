@@ -1,6 +1,8 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp } from './helper.js'
+import { createServiceClient } from '../src/domain/clients/clients.js'
+import { buildTestApp, postJson, registerUser, STRONG_PASSWORD } from './helper.js'
+import { basic, loginBody, postForm } from './oauth/oauth-helpers.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -62,26 +64,42 @@ t.test('requests that match no route share one "unmatched" label, whatever their
   t.notMatch(response.body, /path-1|path-2/, 'raw URLs never become label values')
 })
 
-t.test('the domain counters recorded through app.metrics appear in the exposition', async (t) => {
-  const app = await buildTestApp(t)
-  app.metrics.loginSucceeded()
-  app.metrics.loginSucceeded()
-  app.metrics.loginFailed()
-  app.metrics.refreshed('ok')
-  app.metrics.refreshed('reused')
-  app.metrics.reuseDetected()
-  app.metrics.rateLimited('/auth/login')
-  app.metrics.tokenIssued('password')
-  app.metrics.tokenIssued('client_credentials')
-  const samples = await scrape(app)
-  t.equal(valueOf(samples, 'auth_logins_total', { result: 'ok' }), 2)
-  t.equal(valueOf(samples, 'auth_logins_total', { result: 'failed' }), 1)
-  t.equal(valueOf(samples, 'auth_refreshes_total', { result: 'ok' }), 1)
-  t.equal(valueOf(samples, 'auth_refreshes_total', { result: 'reused' }), 1)
-  t.equal(valueOf(samples, 'auth_refresh_reuse_detections_total'), 1)
-  t.equal(valueOf(samples, 'rate_limit_hits_total', { route: '/auth/login' }), 1)
-  t.equal(valueOf(samples, 'tokens_issued_total', { grant: 'password' }), 1)
-  t.equal(valueOf(samples, 'tokens_issued_total', { grant: 'client_credentials' }), 1)
+t.test('each route counts what it did: logins, refreshes, reuse, tokens by grant, rate-limit hits', async (t) => {
+  // Driven through the routes, never through app.metrics, so a route that forgets to count fails here.
+  const app = await buildTestApp(t, { RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2, REFRESH_REUSE_GRACE_SECONDS: 0 })
+  const user = await registerUser(app)
+  const before = await scrape(app)
+  const delta = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
+    valueOf(samples, name, labels) - valueOf(before, name, labels)
+
+  const login = await loginBody(app, user)
+  const wrong = await postJson(app, '/auth/login', { email: user.email, password: 'not the password at all' })
+  t.equal(wrong.statusCode, 401)
+  const refreshed = await postJson(app, '/auth/refresh', { refreshToken: login.refreshToken })
+  t.equal(refreshed.statusCode, 200)
+  const oauthRefresh = await postForm(app, '/oauth/token', {
+    grant_type: 'refresh_token', refresh_token: refreshed.json().refreshToken, client_id: 'first-party'
+  })
+  t.equal(oauthRefresh.statusCode, 200, oauthRefresh.body)
+  const replay = await postJson(app, '/auth/refresh', { refreshToken: login.refreshToken })
+  t.equal(replay.statusCode, 401)
+  const client = await createServiceClient(app.db, { name: 'metrics-svc', scope: 'read' })
+  const service = await postForm(app, '/oauth/token', { grant_type: 'client_credentials' },
+    basic(client.clientId, client.clientSecret))
+  t.equal(service.statusCode, 200, service.body)
+  const limited = await postJson(app, '/auth/login', { email: user.email, password: STRONG_PASSWORD })
+  t.equal(limited.statusCode, 429, 'the third login from one address is over RATE_LIMIT_LOGIN_MAX=2')
+
+  const after = await scrape(app)
+  t.equal(delta(after, 'auth_logins_total', { result: 'ok' }), 1)
+  t.equal(delta(after, 'auth_logins_total', { result: 'failed' }), 1)
+  t.equal(delta(after, 'auth_refreshes_total', { result: 'ok' }), 2, '/auth/refresh and /oauth/token')
+  t.equal(delta(after, 'auth_refreshes_total', { result: 'reused' }), 1)
+  t.equal(delta(after, 'auth_refresh_reuse_detections_total'), 1)
+  t.equal(delta(after, 'tokens_issued_total', { grant: 'password' }), 1)
+  t.equal(delta(after, 'tokens_issued_total', { grant: 'refresh_token' }), 2)
+  t.equal(delta(after, 'tokens_issued_total', { grant: 'client_credentials' }), 1)
+  t.equal(delta(after, 'rate_limit_hits_total', { route: '/auth/login' }), 1)
 })
 
 t.test('the database pool gauges and the process metrics are exposed', async (t) => {
@@ -98,7 +116,8 @@ t.test('the database pool gauges and the process metrics are exposed', async (t)
 t.test('two apps in one process keep separate counters', async (t) => {
   const first = await buildTestApp(t)
   const second = await buildTestApp(t)
-  first.metrics.loginFailed()
+  const user = await registerUser(first)
+  await postJson(first, '/auth/login', { email: user.email, password: 'not the password at all' })
   await first.inject('/health/live')
   await first.inject('/health/live')
   const [firstSamples, secondSamples] = [await scrape(first), await scrape(second)]
