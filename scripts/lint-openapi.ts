@@ -16,7 +16,8 @@ interface LintReport {
   problems: Array<{ ruleId: string, severity: string, message: string, location: Array<{ pointer?: string }> }>
 }
 
-const run = spawnSync(process.execPath, [redocly, 'lint', file, '--config', 'redocly.yaml', '--lint-config', 'error', '--format', 'json'], {
+const args = [redocly, 'lint', file, '--config', 'redocly.yaml', '--lint-config', 'error', '--format', 'json']
+const run = spawnSync(process.execPath, args, {
   cwd: root,
   encoding: 'utf8',
   env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }
@@ -34,7 +35,8 @@ if (report === undefined) {
 }
 
 for (const problem of report.problems) {
-  process.stdout.write(`${problem.severity} ${problem.ruleId} ${problem.location[0]?.pointer ?? ''}: ${problem.message}\n`)
+  const pointer = problem.location[0]?.pointer ?? ''
+  process.stdout.write(`${problem.severity} ${problem.ruleId} ${pointer}: ${problem.message}\n`)
 }
 const { errors, warnings, ignored } = report.totals
 process.stdout.write(`${file}: ${errors} errors, ${warnings} warnings, ${ignored} ignored\n`)

@@ -15,7 +15,8 @@ async function lint (file?: string): Promise<{ code: number, output: string }> {
   const args = ['--import', 'tsx', join(root, 'scripts/lint-openapi.ts'), ...(file === undefined ? [] : [file])]
   return await run(process.execPath, args, { cwd: root }).then(
     ({ stdout }) => ({ code: 0, output: stdout }),
-    (error: Error & { code?: number, stdout?: string }) => ({ code: error.code ?? -1, output: `${error.stdout ?? ''}${error.message}` })
+    (error: Error & { code?: number, stdout?: string }) =>
+      ({ code: error.code ?? -1, output: `${error.stdout ?? ''}${error.message}` })
   )
 }
 
@@ -39,7 +40,9 @@ t.test('the committed openapi.yaml: no error, no warning, nothing ignored', asyn
 })
 
 t.test('a warning fails the lint (a missing operationId)', async (t) => {
-  const file = await variant('no-operation-id.yaml', (document) => { delete document.paths['/auth/login'].post.operationId })
+  const file = await variant('no-operation-id.yaml', (document) => {
+    delete document.paths['/auth/login'].post.operationId
+  })
   const { code, output } = await lint(file)
   t.equal(code, 1)
   t.match(output, /warn operation-operationId #\/paths\/~1auth~1login\/post/)
@@ -54,7 +57,9 @@ t.test('a public operation without an explicit security: [] fails', async (t) =>
 
 t.test('an operation that takes input must document a 4xx; one that takes none need not', async (t) => {
   const file = await variant('no-4xx.yaml', (document) => {
-    const operations: Array<[string, string]> = [['/auth/me', 'get'], ['/revocations', 'get'], ['/auth/register', 'post']]
+    const operations: Array<[string, string]> = [
+      ['/auth/me', 'get'], ['/revocations', 'get'], ['/auth/register', 'post']
+    ]
     for (const [path, method] of operations) {
       const responses = document.paths[path][method].responses
       for (const status of Object.keys(responses)) if (status.startsWith('4')) delete responses[status]
@@ -62,7 +67,8 @@ t.test('an operation that takes input must document a 4xx; one that takes none n
   })
   const { code, output } = await lint(file)
   t.equal(code, 1)
-  const flagged = [...output.matchAll(/error token-service\/operation-4xx-response-when-input (\S+):/g)].map((m) => m[1]).sort()
+  const flagged = [...output.matchAll(/error token-service\/operation-4xx-response-when-input (\S+):/g)]
+    .map((match) => match[1]).sort()
   t.same(flagged, [
     '#/paths/~1auth~1me/get/responses', // credentials
     '#/paths/~1auth~1register/post/responses', // a body

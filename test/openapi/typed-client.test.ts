@@ -104,8 +104,11 @@ await writeFile(join(dir, 'tsconfig.json'), tsconfig('call.ts'))
 await writeFile(join(dir, 'misuse.ts'), CALL_MODULE.replace('// @ts-expect-error no such path\n', ''))
 await writeFile(join(dir, 'tsconfig.misuse.json'), tsconfig('misuse.ts'))
 
+// The README's command: npx openapi-typescript openapi.yaml -o api.d.ts
+const cli = bin('openapi-typescript/bin/cli.js')
+await run(process.execPath, [cli, join(root, 'openapi.yaml'), '-o', join(dir, 'api.d.ts')], { cwd: root })
+
 t.test('openapi-typescript generates types from openapi.yaml, named by operationId', async (t) => {
-  await run(process.execPath, [bin('openapi-typescript/bin/cli.js'), join(root, 'openapi.yaml'), '-o', join(dir, 'api.d.ts')], { cwd: root })
   const types = await readFile(join(dir, 'api.d.ts'), 'utf8')
   t.match(types, /"\/auth\/me": \{/, 'the generated types describe the paths')
   t.match(types, /operations\["register"\]/, 'and name operations by their operationId')
@@ -135,6 +138,7 @@ t.test('the typed client runs register, login and me against the listening servi
   t.same(outcome.withoutToken, { status: 401, code: 'invalid_token' }, 'me without a token: the typed problem+json')
 
   const jwks = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`))
-  const { payload } = await jwtVerify(outcome.accessToken, jwks, { issuer: TEST_ENV.ISSUER, audience: TEST_ENV.AUDIENCE })
+  const expected = { issuer: TEST_ENV.ISSUER, audience: TEST_ENV.AUDIENCE }
+  const { payload } = await jwtVerify(outcome.accessToken, jwks, expected)
   t.equal(payload.sub, outcome.me.id, 'the access token from the typed login is for that user (checked with jose)')
 })
