@@ -13,7 +13,7 @@ export async function renderOpenApiYaml (): Promise<string> {
   try {
     const database = wrapPGlite(pglite)
     await migrateToLatest(database.db)
-    const config = loadConfig({ NODE_ENV: 'test', ISSUER: 'http://localhost:3000', KEY_ENCRYPTION_SECRET: 'openapi-generation-only-secret-000000000', MIGRATE_ON_START: 'false' })
+    const config = loadConfig({ NODE_ENV: 'test', KEY_ENCRYPTION_SECRET: 'openapi-generation-only-secret-000000000', MIGRATE_ON_START: 'false' })
     const app = await buildApp({ config, database, logger: false })
     await app.ready()
     const yaml = app.swagger({ yaml: true })

@@ -1,12 +1,28 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { Config } from '../config.js'
 
 /** The OpenAPI document, built from the route schemas, and Swagger UI at /docs. */
 export const OPENAPI_INFO = {
   title: 'Token service',
   version: '0.1.0',
-  description: 'Issues short-lived JWT access tokens (verifiable offline through the JWKS) and rotating refresh tokens with reuse detection. Errors are RFC 9457 problem+json on /auth and the operations endpoints, RFC 6749 on /oauth.'
+  description: 'Issues short-lived JWT access tokens (verifiable offline through the JWKS) and rotating refresh tokens with reuse detection. Errors are RFC 9457 problem+json on /auth and the operations endpoints, RFC 6749 on /oauth.',
+  // package.json says UNLICENSED, npm's word for proprietary; SPDX lists no such licence, hence a LicenseRef.
+  license: { name: 'Proprietary (all rights reserved)', identifier: 'LicenseRef-Proprietary' }
+}
+
+/**
+ * The one server: this service at its configured issuer. The committed openapi.yaml is generated
+ * with ISSUER unset, so it carries the development default and says so; /docs/json on a deployment
+ * names that deployment.
+ */
+export function openApiServers (config: Pick<Config, 'ISSUER' | 'PORT'>): Array<{ url: string, description: string }> {
+  const developmentDefault = `http://localhost:${config.PORT}`
+  const description = config.ISSUER === developmentDefault
+    ? 'Development default (ISSUER unset); a deployment serves its own issuer in /docs/json'
+    : 'This deployment (its configured ISSUER)'
+  return [{ url: config.ISSUER, description }]
 }
 
 export default fp(async function docsPlugin (fastify) {
@@ -14,6 +30,7 @@ export default fp(async function docsPlugin (fastify) {
     openapi: {
       openapi: '3.1.0',
       info: OPENAPI_INFO,
+      servers: openApiServers(fastify.config),
       tags: [
         { name: 'auth', description: 'Credentials, tokens and sessions' },
         { name: 'keys', description: 'Signing keys and discovery' },
@@ -39,4 +56,4 @@ export default fp(async function docsPlugin (fastify) {
     // host other than localhost (browsers then fetch the UI's assets over https).
     transformStaticCSP: (header: string) => header.replace(/\s*upgrade-insecure-requests;?/, '')
   })
-}, { name: 'docs', dependencies: ['errors'], fastify: '5.x' })
+}, { name: 'docs', dependencies: ['config', 'errors'], fastify: '5.x' })

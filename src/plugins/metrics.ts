@@ -63,6 +63,8 @@ export default fp(async function metricsPlugin (fastify) {
   fastify.get('/metrics', {
     schema: {
       tags: ['operations'],
+      operationId: 'metrics',
+      security: [],
       summary: 'Prometheus metrics: requests, auth events, rate limiting, DB pool, process',
       response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } }
     }

@@ -44,6 +44,8 @@ const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRou
   fastify.get('/revocations', {
     schema: {
       tags: ['revocations'],
+      operationId: 'listRevocations',
+      security: [],
       summary: 'Sessions revoked within the last access-token lifetime + 60 s, oldest first',
       description: 'Public, like the JWKS: it holds only random session ids, which every access token carries. With `since`, only records after that cursor; pass the returned `cursor` next time. Cacheable for at most a second; supports If-None-Match.',
       querystring: Type.Object({ since: Type.Optional(Cursor) }, { additionalProperties: false }),
@@ -70,6 +72,8 @@ const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRou
   fastify.get('/revocations/stream', {
     schema: {
       tags: ['revocations'],
+      operationId: 'streamRevocations',
+      security: [],
       summary: 'Server-Sent Events: one `revoked` event per session revocation, as it happens',
       description: 'Each event is `event: revoked`, `id: <cursor>`, `data: {"sid", "revokedAt"}`. Starts after the cursor in `Last-Event-ID` (or `since`), else from now; a comment line at least every 15 seconds. Behind a proxy, turn response buffering off for this path.',
       querystring: Type.Object({ since: Type.Optional(Cursor) }, { additionalProperties: false }),

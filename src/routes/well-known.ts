@@ -22,6 +22,8 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
   fastify.get('/.well-known/jwks.json', {
     schema: {
       tags: ['keys'],
+      operationId: 'jwks',
+      security: [],
       summary: 'Public signing keys (JWKS): the current key, the next key, and retired keys whose tokens may still be live',
       description: 'Served from memory (it keeps answering while the database is down). Cacheable; supports If-None-Match.',
       response: {
@@ -60,6 +62,8 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
   fastify.get('/.well-known/openid-configuration', {
     schema: {
       tags: ['keys'],
+      operationId: 'discovery',
+      security: [],
       summary: 'Authorization server metadata (RFC 8414) for OAuth client libraries',
       response: { 200: Type.Object({ issuer: Type.String(), jwks_uri: Type.String() }, { additionalProperties: true }) }
     }

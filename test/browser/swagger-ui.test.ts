@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import type { AddressInfo } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { chromium, type Locator, type Page } from 'playwright-core'
@@ -26,6 +26,15 @@ const LISTED_PATHS = ['/auth/register', '/auth/login', '/auth/refresh', '/auth/m
 // (style-src 'self' https:) refuses. Only the logo's colours are affected, so it is tolerated.
 const COSMETIC_CSP_REPORT = /^console: Applying inline style violates the following Content Security Policy directive 'style-src /
 
+/** A port nothing listens on right now, for an app whose issuer must name its own address. */
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => { resolve() }))
+  return port
+}
+
 const NAME = 'Swagger UI at /docs lists the API and "Try it out" registers and logs in a user'
 const chromiumMissing = !existsSync(CHROMIUM)
 
@@ -36,10 +45,11 @@ if (chromiumMissing && process.env.CI === 'true') {
 } else {
   // The app starts outside the timed browser test: on a busy CI machine its start (database,
   // migrations, signing keys) is the slow part, and it is not what this test measures.
-  const app = await buildTestApp(t, { ISSUER: 'http://127.0.0.1', AUDIENCE: 'http://api.test' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
+  // "Try it out" calls the document's server, the issuer: so the issuer is where the app listens.
+  const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
+  const app = await buildTestApp(t, { ISSUER: baseUrl, AUDIENCE: 'http://api.test' })
+  await app.listen({ port, host: '127.0.0.1' })
 
   t.test('the /docs page is served with a CSP that still works over plain http', async (t) => {
     const response = await app.inject('/docs')

@@ -19,6 +19,8 @@ const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify
     config: { rateLimit: fastify.rateLimits.login },
     schema: {
       tags: ['auth'],
+      operationId: 'login',
+      security: [],
       summary: 'Log in with email and password; starts a session',
       description: 'Unknown email and wrong password answer alike. Repeated failures for one account back off exponentially (429 with Retry-After).',
       body: LoginBody,

@@ -15,6 +15,7 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
     preValidation: treatMissingBodyAsEmpty,
     schema: {
       tags: ['auth'],
+      operationId: 'logout',
       summary: 'End the current session',
       description: 'Authenticated by the refresh token (cookie or body) or by an access token. The session is revoked and the cookie cleared. An unknown or already revoked refresh token still answers 204: the caller is logged out either way.',
       security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
@@ -44,6 +45,7 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
     preHandler: fastify.requireAccessToken,
     schema: {
       tags: ['auth'],
+      operationId: 'logoutAll',
       summary: 'End every session of the user, on every device',
       security: [{ bearerAuth: [] }],
       response: { 204: NoContent, ...bearerErrors }

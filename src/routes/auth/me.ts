@@ -10,6 +10,7 @@ const meRoute: FastifyPluginAsyncTypebox = async function meRoute (fastify) {
     preHandler: fastify.requireAccessToken,
     schema: {
       tags: ['auth'],
+      operationId: 'me',
       summary: 'The user of the access token',
       security: [{ bearerAuth: [] }],
       response: { 200: Type.Object({ user: Type.Ref('User') }), ...bearerErrors }

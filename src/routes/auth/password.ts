@@ -13,6 +13,7 @@ const passwordRoute: FastifyPluginAsyncTypebox = async function passwordRoute (f
     config: { rateLimit: fastify.rateLimits.login },
     schema: {
       tags: ['auth'],
+      operationId: 'changePassword',
       summary: 'Change the password (re-authenticating with the current one); every other session is revoked',
       security: [{ bearerAuth: [] }],
       body: PasswordBody,

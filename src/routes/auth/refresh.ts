@@ -28,6 +28,7 @@ const refreshRoute: FastifyPluginAsyncTypebox = async function refreshRoute (fas
     preValidation: treatMissingBodyAsEmpty,
     schema: {
       tags: ['auth'],
+      operationId: 'refresh',
       summary: 'Rotate a refresh token (from the cookie or the body) for a new token pair',
       description: 'The presented token is spent and a new one returned, in the delivery mode of the login. Re-presenting the token just spent within the grace window returns the current token; any other spent token revokes the whole session (refresh_token_reused).',
       security: [{ refreshCookie: [] }, {}],

@@ -13,6 +13,8 @@ const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (f
     config: { rateLimit: fastify.rateLimits.register },
     schema: {
       tags: ['auth'],
+      operationId: 'register',
+      security: [],
       summary: 'Create an account',
       description: 'Emails are trimmed and lowercased; passwords are 8 to 1024 characters after NFKC and must not be among the most common passwords.',
       body: RegisterBody,

@@ -27,6 +27,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     preHandler: fastify.requireAccessToken,
     schema: {
       tags: ['auth'],
+      operationId: 'listSessions',
       summary: "The user's live sessions, newest first",
       security: [{ bearerAuth: [] }],
       response: { 200: Type.Object({ sessions: Type.Array(Session) }), ...bearerErrors }
@@ -52,6 +53,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     preHandler: fastify.requireAccessToken,
     schema: {
       tags: ['auth'],
+      operationId: 'revokeSession',
       summary: 'Revoke one of your sessions (for example a lost device)',
       security: [{ bearerAuth: [] }],
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),

@@ -79,6 +79,7 @@ const introspectRoute: FastifyPluginAsyncTypebox = async function introspectRout
     config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
     schema: {
       tags: ['oauth'],
+      operationId: 'introspect',
       summary: 'Token introspection for service clients (RFC 7662)',
       description: 'Requires a registered service client. An access token of a revoked, expired or idle session is reported inactive at once, although its signature still verifies.',
       consumes: OAUTH_CONSUMES,

@@ -13,6 +13,7 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
     config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
     schema: {
       tags: ['oauth'],
+      operationId: 'revoke',
       summary: 'Revoke a refresh or access token, and so its whole session (RFC 7009)',
       description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). A refresh token or a user access token revokes its session; the revocation is published on GET /revocations and GET /revocations/stream.',
       consumes: OAUTH_CONSUMES,

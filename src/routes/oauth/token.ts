@@ -30,6 +30,7 @@ const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify
     config: { oauthErrors: true, rateLimit: fastify.rateLimits.token },
     schema: {
       tags: ['oauth'],
+      operationId: 'token',
       summary: 'OAuth 2.0 token endpoint: refresh_token and client_credentials grants (RFC 6749)',
       description: 'refresh_token follows the same rotation and reuse rules as /auth/refresh and always returns the new refresh token in the body. client_credentials requires a registered service client (HTTP Basic or client_id/client_secret in the body) and issues an access token with sub = client id and no refresh token.',
       consumes: OAUTH_CONSUMES,
