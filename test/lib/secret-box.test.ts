@@ -1,7 +1,7 @@
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { TEST_ENV } from '../helper.js'
+import { legacySeal as sealLegacy } from '../support/legacy-seal.js'
 
 /*
  * The secret box seals signing keys' private JWKs and grace-window refresh tokens with AES-256-GCM:
@@ -14,14 +14,7 @@ const secret = TEST_ENV.KEY_ENCRYPTION_SECRET!
 const box = createSecretBox(secret, 'signing-keys')
 const payloadOf = (sealed: string): Buffer => Buffer.from(sealed.slice(3), 'base64url')
 
-/** A ciphertext as the service wrote it before ciphertexts were bound to their row. */
-function legacySeal (plaintext: string, purpose = 'signing-keys'): string {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('token-service'), Buffer.from(purpose), 32))
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(purpose))
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  return `v1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`
-}
+const legacySeal = (plaintext: string, purpose = 'signing-keys'): string => sealLegacy(secret, purpose, plaintext)
 
 t.test('seals authenticated ciphertexts bound to their purpose', async (t) => {
   const plaintext = JSON.stringify({ kty: 'EC', d: 'private-🔑-ümlaut' })

@@ -95,6 +95,8 @@ t.test('a rotation on A is followed by B; tokens from before it keep working on 
   t.equal(kidOf(beforeFromA.accessToken), oldKid, 'A signs with the current kid')
   t.equal(kidOf(beforeFromB.accessToken), oldKid, 'so does B')
 
+  // Only a next key published for the JWKS max-age may sign: date its publication back an hour.
+  await databaseA.db.updateTable('signing_keys').set({ created_at: new Date(Date.now() - 3_600_000) }).where('state', '=', 'next').execute()
   await a.keys.rotate()
   const newKid = a.keys.signingKey().kid
   t.not(newKid, oldKid, 'A signs with a new key')
