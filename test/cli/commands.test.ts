@@ -12,6 +12,7 @@ import { migrations } from '../../migrations/index.js'
 import { buildApp } from '../../src/app.js'
 import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
 import { TEST_DATABASE_URL, TEST_ENV, testConfig, usingPostgres } from '../helper.js'
+import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 
 /**
  * The operator commands, run as real processes (`node --import tsx src/cli/<command>.ts`, what the
@@ -169,7 +170,7 @@ t.test('operator commands on one database', async (t) => {
     app = await appOnTarget(t)
     t.same(await app.db.selectFrom('signing_keys').select(['kid', 'state']).orderBy('kid').execute(), before, 'nothing changed')
     // Time passes: the next key has now been in the JWKS for an hour.
-    await app.db.updateTable('signing_keys').set({ created_at: new Date(Date.now() - 3_600_000) }).where('state', '=', 'next').execute()
+    await setKeyPublication(app.db, anHourAgo())
     await app.close()
   }
 

@@ -11,6 +11,7 @@ import { KEY_RELOAD_INTERVAL_SECONDS } from '../../src/plugins/keys.js'
 import { JWKS_MAX_AGE_SECONDS } from '../../src/routes/well-known.js'
 import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
 import { registerAndLogin } from '../tokens/token-fixtures.js'
+import { setKeyPublication } from '../support/key-publication.js'
 
 /*
  * A key becomes the signing key only after it has been published for at least the JWKS max-age
@@ -48,10 +49,10 @@ async function freshRing (clock: Clock, alg: SigningAlgorithm = 'ES256'): Promis
 async function ageKeys (seconds: number): Promise<void> {
   const rows = await db.selectFrom('signing_keys').select(['kid', 'created_at', 'activated_at']).execute()
   for (const row of rows) {
-    await db.updateTable('signing_keys').set({
-      created_at: new Date(row.created_at.getTime() - seconds * 1000),
-      activated_at: row.activated_at === null ? null : new Date(row.activated_at.getTime() - seconds * 1000)
-    }).where('kid', '=', row.kid).execute()
+    await setKeyPublication(db, new Date(row.created_at.getTime() - seconds * 1000), row.kid)
+    if (row.activated_at === null) continue
+    await db.updateTable('signing_keys').set({ activated_at: new Date(row.activated_at.getTime() - seconds * 1000) })
+      .where('kid', '=', row.kid).execute()
   }
 }
 
@@ -123,7 +124,7 @@ t.test('automatic rotation of an overdue key waits for a next key that is too yo
   await freshRing(at(-31 * 86_400))
   // The next key was replaced a moment ago (say, by a manual rotation's new next key).
   const young = await findKeyInState(db, 'next')
-  await db.updateTable('signing_keys').set({ created_at: at(-30).now() }).where('kid', '=', young!.kid).execute()
+  await setKeyPublication(db, at(-30).now(), young!.kid)
   const before = await ring()
   t.equal(await rotateKeyRingIfDue(deps(at(0)), 30), false, 'due, but not rotated')
   t.same(await ring(), before, 'the overdue key keeps signing for now')
@@ -135,7 +136,7 @@ t.test('an instance starting on an overdue ring with a too-young next key keeps 
   await db.deleteFrom('signing_keys').execute()
   await ensureKeyRing(deps({ now: () => new Date(Date.now() - 31 * DAY_MS) }))
   const next = await findKeyInState(db, 'next')
-  await db.updateTable('signing_keys').set({ created_at: new Date() }).where('kid', '=', next!.kid).execute()
+  await setKeyPublication(db, new Date(), next!.kid)
   const before = await ring()
   const app = await buildTestApp(t, { KEY_ROTATION_DAYS: 30 }, { database })
   t.equal(app.keys.signingKey().kid, before.current, 'the young next key does not sign')

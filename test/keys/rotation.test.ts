@@ -12,6 +12,7 @@ import { signingKeyAad } from '../../src/domain/keys/signing-key.js'
 import { KEY_RELOAD_INTERVAL_SECONDS, MIN_PUBLISHED_SECONDS } from '../../src/plugins/keys.js'
 import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
 import { ALGORITHMS, bearer, getMe, loginAgain, registerAndLogin, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
+import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 
 /*
  * CONTRACT §2.2 and §7: the JWKS publishes public keys only, always the next key beside the
@@ -42,7 +43,7 @@ const keyRingDeps = (clock: Clock, alg: Algorithm = 'ES256'): KeyRingDeps => ({
  * tests that rotate right after start date the keys' publication back by an hour first.
  */
 async function publishedAnHourAgo (): Promise<void> {
-  await db.updateTable('signing_keys').set({ created_at: new Date(Date.now() - 3_600_000) }).where('state', '=', 'next').execute()
+  await setKeyPublication(db, anHourAgo())
 }
 
 /** Every test that counts keys starts from an empty key ring (apps of earlier tests are closed). */
