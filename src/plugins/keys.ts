@@ -46,9 +46,14 @@ export default fp(async function keysPlugin (fastify) {
   const keys = new KeyStore(keyRingDeps(config, fastify.db))
   let algorithmChangePending = false
   const initialize = async (): Promise<void> => {
+    const wasPending = algorithmChangePending
     const { pendingAlgorithmChange: pending } = await keys.initialize()
     algorithmChangePending = pending !== undefined
-    if (pending === undefined) return
+    if (pending === undefined) {
+      if (wasPending) fastify.log.info({ kid: keys.signingKey().kid, alg: keys.signingKey().alg }, 'signing key rotated')
+      return
+    }
+    if (wasPending) return // said once, at start
     fastify.log.warn({ kid: pending.kid, readyAt: pending.readyAt.toISOString() },
       `JWT_ALG is ${pending.to}, but its key is too new for verifiers' caches: signing with ${pending.from} until then`)
   }
