@@ -7,6 +7,7 @@ import { KeyStore } from '../domain/keys/key-store.js'
 import type { SigningAlgorithm } from '../domain/keys/signing-key.js'
 import { systemClock } from '../lib/clock.js'
 import { createSecretBox } from '../lib/secret-box.js'
+import { JWKS_MAX_AGE_SECONDS } from '../routes/well-known.js'
 
 declare module 'fastify' {
   interface FastifyInstance { keys: KeyStore }
@@ -16,6 +17,11 @@ declare module 'fastify' {
 export const KEY_RELOAD_INTERVAL_SECONDS = 60
 const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000
 export const CLOCK_SKEW_SECONDS = 60
+/**
+ * A next key signs only after this long in the JWKS: a verifier may cache the JWKS for its max-age,
+ * and an instance serves a key it has not loaded yet for up to one reload interval.
+ */
+export const MIN_PUBLISHED_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS
 
 /** The key ring's dependencies, as the server and `npm run keys:rotate` both build them. */
 export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps {
@@ -25,7 +31,8 @@ export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps 
     clock: systemClock,
     secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
     alg: config.JWT_ALG as SigningAlgorithm,
-    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS
+    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS,
+    minPublishedSeconds: MIN_PUBLISHED_SECONDS
   }
 }
 
@@ -37,7 +44,20 @@ export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps 
 export default fp(async function keysPlugin (fastify) {
   const { config } = fastify
   const keys = new KeyStore(keyRingDeps(config, fastify.db))
-  await keys.initialize()
+  let algorithmChangePending = false
+  const initialize = async (): Promise<void> => {
+    const wasPending = algorithmChangePending
+    const { pendingAlgorithmChange: pending } = await keys.initialize()
+    algorithmChangePending = pending !== undefined
+    if (pending === undefined) {
+      if (wasPending) fastify.log.info({ kid: keys.signingKey().kid, alg: keys.signingKey().alg }, 'signing key rotated')
+      return
+    }
+    if (wasPending) return // said once, at start
+    fastify.log.warn({ kid: pending.kid, readyAt: pending.readyAt.toISOString() },
+      `JWT_ALG is ${pending.to}, but its key is too new for verifiers' caches: signing with ${pending.from} until then`)
+  }
+  await initialize()
   // Also at start: an instance restarted more often than the hourly check must still rotate.
   if (await keys.rotateIfDue(config.KEY_ROTATION_DAYS)) fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
   fastify.decorate('keys', keys)
@@ -46,7 +66,10 @@ export default fp(async function keysPlugin (fastify) {
   const timer = setInterval(() => {
     const due = Date.now() - lastRotationCheck >= ROTATION_CHECK_INTERVAL_MS
     if (due) lastRotationCheck = Date.now()
-    const work = due ? keys.rotateIfDue(config.KEY_ROTATION_DAYS) : keys.reload()
+    // A JWT_ALG change waiting for its key to be cached completes on the first tick it may.
+    const work = algorithmChangePending
+      ? initialize()
+      : due ? keys.rotateIfDue(config.KEY_ROTATION_DAYS) : keys.reload()
     work.then((rotated) => {
       if (rotated === true) fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
     }, (error: unknown) => {

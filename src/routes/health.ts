@@ -5,6 +5,13 @@ import { serviceUnavailable } from '../errors.js'
 import { problemResponse } from '../schemas/common.js'
 
 const Status = Type.Object({ status: Type.String() })
+const ReadyStatus = Type.Object({
+  status: Type.String(),
+  rateLimitStore: Type.Union([Type.Literal('redis'), Type.Literal('memory'), Type.Literal('memory-fallback'), Type.Literal('disabled')], {
+    description: 'Where per-IP rate-limit counters live: `redis` (shared), `memory` (no REDIS_URL), ' +
+      '`memory-fallback` (REDIS_URL set but Redis unreachable: counted per instance; still ready), `disabled`'
+  })
+})
 
 /** Liveness (the process runs) and readiness (the database answers). */
 const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (fastify) {
@@ -24,7 +31,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (fas
       operationId: 'healthReady',
       security: [],
       summary: 'Readiness: 200 when the database answers, 503 otherwise',
-      response: { 200: Status, 503: problemResponse('The database does not answer') }
+      description: 'A Redis outage does not make the instance unready: rate limits fall back to in-process counters.',
+      response: { 200: ReadyStatus, 503: problemResponse('The database does not answer') }
     }
   }, async () => {
     try {
@@ -32,7 +40,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (fas
     } catch (error) {
       throw serviceUnavailable('The database does not answer', error)
     }
-    return { status: 'ok' }
+    return { status: 'ok', rateLimitStore: fastify.rateLimitStore.mode() }
   })
 }
 

@@ -12,6 +12,7 @@ import { migrations } from '../../migrations/index.js'
 import { buildApp } from '../../src/app.js'
 import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
 import { TEST_DATABASE_URL, TEST_ENV, testConfig, usingPostgres } from '../helper.js'
+import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 
 /**
  * The operator commands, run as real processes (`node --import tsx src/cli/<command>.ts`, what the
@@ -75,7 +76,9 @@ const explicitSecret = usingPostgres
 /**
  * One operator's story on one database, in order: migrate an empty database, migrate again,
  * create a service client and use it, rotate the keys twice. Each step runs the real command,
- * then opens an app on the database once the command has exited.
+ * then opens an app on the database once the command has exited. A rotation right after the next
+ * key was published is refused (verifiers may not have cached it yet); between rotations the test
+ * dates the keys' publication back, as the passing of time would.
  */
 t.test('operator commands on one database', async (t) => {
   const target = await freshTarget(t)
@@ -152,6 +155,27 @@ t.test('operator commands on one database', async (t) => {
     await app.close()
   })
 
+  /** Refused: exit 1, one line naming the key and when to try again, and the key ring unchanged. */
+  const rotationRefused = async (t: Test): Promise<void> => {
+    let app = await appOnTarget(t)
+    const before = await app.db.selectFrom('signing_keys').select(['kid', 'state']).orderBy('kid').execute()
+    await app.close()
+    const result = await command('keys-rotate.ts', [], env)
+    t.equal(result.code, 1, `exit code 1 (${result.stdout})`)
+    t.equal(result.stdout, '', 'nothing on stdout')
+    t.equal(lines(result.stderr).length, 1, `one line on stderr: ${result.stderr}`)
+    const next = before.find((row) => row.state === 'next')!.kid
+    t.match(result.stderr, new RegExp(`^keys:rotate: the next signing key ${next} has been published for \\d+ s.*try again after \\S+Z`))
+    t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
+    app = await appOnTarget(t)
+    t.same(await app.db.selectFrom('signing_keys').select(['kid', 'state']).orderBy('kid').execute(), before, 'nothing changed')
+    // Time passes: the next key has now been in the JWKS for an hour.
+    await setKeyPublication(app.db, anHourAgo())
+    await app.close()
+  }
+
+  t.test('keys:rotate right after the next key was published refuses with one line and exit code 1', rotationRefused)
+
   t.test('keys:rotate prints {retired, current, next}; the JWKS then holds all three', async (t) => {
     const result = await command('keys-rotate.ts', [], env)
     t.equal(result.code, 0, `exit 0 (${result.stderr})`)
@@ -179,6 +203,8 @@ t.test('operator commands on one database', async (t) => {
     t.equal(await kidOfClientToken(app, client), printed.current, 'new tokens are signed by the promoted key')
     await app.close()
   })
+
+  t.test('keys:rotate again at once refuses: the new next key was published a moment ago', rotationRefused)
 
   t.test('keys:rotate again promotes the published next key; both retired keys stay published', async (t) => {
     if (firstRotation === undefined) return t.fail('the first rotation did not run')

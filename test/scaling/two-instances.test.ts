@@ -2,6 +2,7 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { decodeProtectedHeader } from 'jose'
 import { buildTestApp, openTestDatabase, postJson, registerUser, usingPostgres } from '../helper.js'
+import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 
 /*
  * The operator runs several instances behind a load balancer. Two instances of
@@ -95,6 +96,8 @@ t.test('a rotation on A is followed by B; tokens from before it keep working on 
   t.equal(kidOf(beforeFromA.accessToken), oldKid, 'A signs with the current kid')
   t.equal(kidOf(beforeFromB.accessToken), oldKid, 'so does B')
 
+  // Only a next key published for the JWKS max-age may sign: date its publication back an hour.
+  await setKeyPublication(databaseA.db, anHourAgo())
   await a.keys.rotate()
   const newKid = a.keys.signingKey().kid
   t.not(newKid, oldKid, 'A signs with a new key')

@@ -49,7 +49,7 @@ t.test('rotation judges on the database\'s clock, audits grace hits, and never 5
     const first = await loginForTokens(app, user)
     const second = tokensOf(await refreshWithBody(app, first.refreshToken), 'rotate')
     // Sealed under another secret: what a changed KEY_ENCRYPTION_SECRET leaves behind.
-    const foreign = createSecretBox('another-secret-of-at-least-32-characters!!', 'refresh-token-successor').seal(second.refreshToken)
+    const foreign = createSecretBox('another-secret-of-at-least-32-characters!!', 'refresh-token-successor').seal(second.refreshToken, 'refresh-token:x')
     await database.db.updateTable('refresh_tokens').set({ successor_ciphertext: foreign })
       .where('token_hash', '=', sha256(first.refreshToken)).execute()
     assertProblem(t, await refreshWithBody(app, first.refreshToken), 401, 'invalid_refresh_token')

@@ -28,8 +28,9 @@ export interface RotationRow {
   expires_at: Date
   /** The database's clock at the statement: every decision above was taken against it. */
   now: Date
-  /** For `grace`: the sealed current token of the session. */
+  /** For `grace`: the sealed current token of the session, and that token's id (its seal's context). */
   successor_ciphertext: string | null
+  successor_id: string | null
 }
 
 /**
@@ -54,10 +55,10 @@ export async function rotateByHash (db: Kysely<Database>, input: RotationInput):
       SELECT id, user_id, client_id, delivery, scope, expires_at, revoked_at, last_used_at FROM sessions
       WHERE id = (SELECT session_id FROM presented) FOR UPDATE
     ), t AS (
-      SELECT id, spent_at, successor_ciphertext FROM refresh_tokens
+      SELECT id, spent_at, replaced_by, successor_ciphertext FROM refresh_tokens
       WHERE id = (SELECT id FROM presented) AND EXISTS (SELECT 1 FROM s) FOR UPDATE
     ), j AS (
-      SELECT s.*, t.id AS token_id, t.spent_at, t.successor_ciphertext, statement_timestamp() AS now,
+      SELECT s.*, t.id AS token_id, t.spent_at, t.replaced_by, t.successor_ciphertext, statement_timestamp() AS now,
         CASE
           WHEN ${input.clientId}::text IS NOT NULL AND s.client_id <> ${input.clientId}::text THEN 'mismatch'
           WHEN ${input.bodyDeliveryOnly}::boolean AND s.delivery <> 'body' THEN 'mismatch'
@@ -92,7 +93,8 @@ export async function rotateByHash (db: Kysely<Database>, input: RotationInput):
       FROM j WHERE j.verdict IN ('rotate', 'grace')
     )
     SELECT verdict, id AS session_id, user_id, client_id, delivery, scope, expires_at, now,
-      CASE WHEN verdict = 'grace' THEN successor_ciphertext END AS successor_ciphertext
+      CASE WHEN verdict = 'grace' THEN successor_ciphertext END AS successor_ciphertext,
+      CASE WHEN verdict = 'grace' THEN replaced_by END AS successor_id
     FROM j`.execute(db)
   return result.rows[0]
 }

@@ -51,3 +51,12 @@ export async function deleteKey (db: Kysely<Database>, kid: string): Promise<voi
 export async function deleteExpiredKeys (db: Kysely<Database>, now: Date): Promise<void> {
   await db.deleteFrom('signing_keys').where('state', '=', 'retired').where('publish_until', '<=', now).execute()
 }
+
+/** Every key's sealed private half, for re-sealing ciphertexts written in an older format. */
+export async function findKeyCiphertexts (db: Kysely<Database>): Promise<Array<{ kid: string, private_jwk_ciphertext: string }>> {
+  return await db.selectFrom('signing_keys').select(['kid', 'private_jwk_ciphertext']).execute()
+}
+
+export async function updateKeyCiphertext (db: Kysely<Database>, kid: string, ciphertext: string): Promise<void> {
+  await db.updateTable('signing_keys').set({ private_jwk_ciphertext: ciphertext }).where('kid', '=', kid).execute()
+}

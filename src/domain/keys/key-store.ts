@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import type { JWK } from 'jose'
 import type { SigningKeyRow } from '../../db/database.js'
 import { findPublishedKeys } from '../../db/repositories/signing-keys.js'
-import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps } from './key-ring.js'
-import { importKey, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
+import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps, type KeyRingState } from './key-ring.js'
+import { importKey, signingKeyAad, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
 
 export interface ActiveSigningKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
 export interface VerificationKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
@@ -31,9 +31,10 @@ export class KeyStore {
   }
 
   /** Make sure a current and a next key exist, then load them. */
-  async initialize (): Promise<void> {
-    await ensureKeyRing(this.#deps)
+  async initialize (): Promise<KeyRingState> {
+    const state = await ensureKeyRing(this.#deps)
     await this.reload()
+    return state
   }
 
   async reload (): Promise<void> {
@@ -58,7 +59,10 @@ export class KeyStore {
     await this.reload()
   }
 
-  /** Rotate if the current key is due; reload either way so this instance follows the ring. */
+  /**
+   * Rotate if the current key is due (or JWT_ALG changed) and the next key may sign; reload either
+   * way so this instance follows the ring.
+   */
   async rotateIfDue (rotationDays: number): Promise<boolean> {
     const rotated = await rotateKeyRingIfDue(this.#deps, rotationDays)
     await this.reload()
@@ -92,8 +96,20 @@ export class KeyStore {
     return { document: this.#jwks, etag: this.#etag }
   }
 
+  /**
+   * The current key's private half. A ciphertext that does not open under this row's kid (another
+   * KEY_ENCRYPTION_SECRET, or a ciphertext copied from another row) makes the key unusable: this
+   * instance refuses to sign with it rather than sign under a kid whose public key does not match.
+   */
   async #importPrivate (row: SigningKeyRow, alg: SigningAlgorithm): Promise<KeyHandle> {
-    const jwk = JSON.parse(this.#deps.secretBox.open(row.private_jwk_ciphertext)) as JWK
+    let jwk: JWK
+    try {
+      jwk = JSON.parse(this.#deps.secretBox.open(row.private_jwk_ciphertext, signingKeyAad(row.kid))) as JWK
+    } catch {
+      throw new Error(`the private part of signing key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET differs ` +
+        'from the one that sealed it, or the row was altered')
+    }
+    if (jwk.kid !== row.kid) throw new Error(`the private part of signing key ${row.kid} belongs to another key`)
     return await importKey(jwk, alg)
   }
 }

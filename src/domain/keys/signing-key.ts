@@ -45,3 +45,6 @@ export type KeyHandle = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Arra
 export async function importKey (jwk: JWK, alg: SigningAlgorithm): Promise<KeyHandle> {
   return await importJWK(jwk, alg) as KeyHandle
 }
+
+/** The associated data a signing key's sealed private JWK is bound to: its own row's kid. */
+export const signingKeyAad = (kid: string): string => `signing-key:${kid}`

@@ -38,9 +38,11 @@ export async function rotateRefreshToken (
 ): Promise<RotationOutcome> {
   if (!looksLikeRefreshToken(presented)) return { kind: 'invalid' }
   const next = generateRefreshToken()
+  const nextId = newId()
   const row = await rotateByHash(deps.db, {
     tokenHash: hashRefreshToken(presented),
-    next: { id: newId(), tokenHash: next.tokenHash, ciphertext: deps.successorBox.seal(next.token) },
+    // Sealed for the grace window, bound to the successor's id (the spent row's replaced_by).
+    next: { id: nextId, tokenHash: next.tokenHash, ciphertext: deps.successorBox.seal(next.token, successorAad(nextId)) },
     graceSeconds: deps.policy.graceSeconds,
     idleSeconds: deps.policy.idleSeconds,
     clientId: binding.clientId ?? null,
@@ -58,9 +60,9 @@ export async function rotateRefreshToken (
       await revokeFamily(deps, row, context)
       return { kind: 'reused', sessionId: row.session_id, userId: row.user_id }
     case 'grace': {
-      const current = openSuccessor(deps, row.successor_ciphertext)
+      const current = openSuccessor(deps, row.successor_ciphertext, row.successor_id)
       // A ciphertext this instance cannot open (KEY_ENCRYPTION_SECRET changed during a rolling
-      // deploy, a corrupted row) is not evidence of theft, so the family is spared; the caller
+      // deploy, a corrupted row, a ciphertext copied from another row) is not evidence of theft, so the family is spared; the caller
       // simply gets nothing, while the tab that won the race keeps the live token.
       if (current === undefined) return { kind: 'invalid' }
       return { kind: 'rotated', tokens: await issueFor(deps, row, current), grace: true }
@@ -78,10 +80,13 @@ async function revokeFamily (deps: SessionDeps, row: RotationRow, context: Reque
   })
 }
 
-function openSuccessor (deps: SessionDeps, sealed: string | null): string | undefined {
-  if (sealed === null) return undefined
+/** The associated data a successor's ciphertext is bound to: that successor's token id. */
+const successorAad = (successorId: string): string => `refresh-token:${successorId}`
+
+function openSuccessor (deps: SessionDeps, sealed: string | null, successorId: string | null): string | undefined {
+  if (sealed === null || successorId === null) return undefined
   try {
-    return deps.successorBox.open(sealed)
+    return deps.successorBox.open(sealed, successorAad(successorId))
   } catch {
     return undefined
   }
