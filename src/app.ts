@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/connect.js'
 import accessTokenGuardPlugin from './plugins/access-token-guard.js'
 import configPlugin from './plugins/config.js'
+import corsPlugin from './plugins/cors.js'
 import credentialsPlugin from './plugins/credentials.js'
 import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
@@ -103,6 +104,8 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   app.register(configPlugin, { config })
   app.register(errorsPlugin)
   app.register(securityHeadersPlugin)
+  // Before the shutdown gate and every route hook, so that all answers carry the CORS headers.
+  app.register(corsPlugin)
   app.register(shutdownPlugin)
   app.register(docsPlugin)
   app.register(dbPlugin, { database: opts.database })
