@@ -1,7 +1,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', 'data/**', 'node_modules/**', '**/artifacts/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', '**/dist/**', 'coverage/**', '.tap/**', 'data/**', 'node_modules/**', '**/artifacts/**'] }),
   {
     rules: {
       'no-console': 'error'
