@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { findLiveSession } from '../domain/sessions/liveness.js'
 import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../domain/tokens/access-token.js'
 import { systemClock } from '../lib/clock.js'
@@ -16,7 +16,7 @@ declare module 'fastify' {
   interface FastifyRequest { caller: Caller | undefined }
   interface FastifyInstance {
     /** preHandler: require a valid access token whose session is still live. */
-    requireAccessToken: (request: FastifyRequest) => Promise<void>
+    requireAccessToken: (request: FastifyRequest, reply?: FastifyReply) => Promise<void>
   }
 }
 
