@@ -40,6 +40,8 @@ export const ConfigSchema = Type.Object({
   REVOCATIONS_HEARTBEAT_SECONDS: Type.Integer({ minimum: 1, maximum: 15, default: 10 }),
   KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
+  // The JWKS Cache-Control max-age; a next key signs only after it has been published this long.
+  JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
 
   ALLOWED_ORIGINS: Type.Optional(Type.String()),
   COOKIE_SECURE: Flag(true),

@@ -21,7 +21,7 @@ export const CLOCK_SKEW_SECONDS = 60
  * A next key signs only after this long in the JWKS: a verifier may cache the JWKS for its max-age,
  * and an instance serves a key it has not loaded yet for up to one reload interval.
  */
-export const MIN_PUBLISHED_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS
+export const MIN_PUBLISHED_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS // with the default max-age
 
 /** The key ring's dependencies, as the server and `npm run keys:rotate` both build them. */
 export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps {
@@ -32,7 +32,7 @@ export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps 
     secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
     alg: config.JWT_ALG as SigningAlgorithm,
     retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS,
-    minPublishedSeconds: MIN_PUBLISHED_SECONDS
+    minPublishedSeconds: config.JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS
   }
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 
 /** How long verifiers may cache the JWKS; the next key is published far longer in advance. */
+/** The default of the JWKS_MAX_AGE_SECONDS setting. */
 export const JWKS_MAX_AGE_SECONDS = 300
 
 const Jwk = Type.Object({
@@ -33,7 +34,7 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
     }
   }, async (request, reply) => {
     const { document, etag } = fastify.keys.jwks()
-    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).header('etag', etag)
+    reply.header('cache-control', `public, max-age=${fastify.config.JWKS_MAX_AGE_SECONDS}`).header('etag', etag)
     const ifNoneMatch = request.headers['if-none-match']
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === etag)) {
       return await reply.code(304).send()

@@ -10,7 +10,7 @@ import type { Clock } from '../../src/lib/clock.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { signingKeyAad } from '../../src/domain/keys/signing-key.js'
 import { KEY_RELOAD_INTERVAL_SECONDS, MIN_PUBLISHED_SECONDS } from '../../src/plugins/keys.js'
-import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
+import { buildTestApp, openTestDatabase, TEST_ENV, testConfig } from '../helper.js'
 import { ALGORITHMS, bearer, getMe, loginAgain, registerAndLogin, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 
@@ -300,4 +300,12 @@ t.test('an instance starting on a key ring that is not due keeps its current key
     t.equal(app.keys.signingKey().kid, current, `a ${days}-day-old key with KEY_ROTATION_DAYS=${rotationDays} keeps signing`)
     await app.close()
   }
+})
+
+t.test('JWKS_MAX_AGE_SECONDS sets the JWKS cache lifetime, and a value out of range refuses to load', async (t) => {
+  const app = await buildTestApp(t, { JWKS_MAX_AGE_SECONDS: 60 })
+  const response = await app.inject('/.well-known/jwks.json')
+  t.equal(response.headers['cache-control'], 'public, max-age=60')
+  t.throws(() => testConfig({ JWKS_MAX_AGE_SECONDS: -1 }), /JWKS_MAX_AGE_SECONDS/)
+  t.throws(() => testConfig({ JWKS_MAX_AGE_SECONDS: 'soon' }), /JWKS_MAX_AGE_SECONDS/)
 })
