@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 
 export interface ConsumerOptions {
-  /** The token service's ISSUER: the `iss` every accepted token carries. */
+  /** The token service's ISSUER, which is also where it is reached (discovery, JWKS, revocation feed). */
   issuer: string
   /** This API's identifier: the `aud` every accepted token carries (the service's AUDIENCE). */
   audience: string
-  /** Where the token service is reachable; the JWKS is fetched from `<jwksBaseUrl>/.well-known/jwks.json`. */
-  jwksBaseUrl: string
+  revocations?: 'stream' | 'poll' | 'off'
+  failMode?: 'closed' | 'open'
+  maxStalenessSeconds?: number
   logger?: FastifyServerOptions['logger']
 }
 
-/** A Fastify app with GET /hello, which answers `{ hello: <sub> }` to a valid access token and 401 otherwise. */
+/** A Fastify app with GET /hello: `{ hello: <sub> }` for a valid access token, 401 or 503 problem+json otherwise. */
 export function buildConsumer (options: ConsumerOptions): Promise<FastifyInstance>

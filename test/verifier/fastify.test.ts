@@ -3,6 +3,7 @@ import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import { fastifyVerifier } from '../../packages/verifier/src/index.js'
+import { buildVerifierKit } from '../support/build-verifier-kit.js'
 import { KIT_AUDIENCE, logout, newSession, startService, within } from './verifier-helpers.js'
 
 /*
@@ -79,7 +80,7 @@ t.test('a stale feed with failMode closed: 503 service_unavailable; the app stil
 t.test('the built package imports through its exports on Node', async (t) => {
   const root = new URL('../../', import.meta.url).pathname
   const run = promisify(execFile)
-  await run('npm', ['run', '-s', 'build', '-w', '@token-service/verifier'], { cwd: root })
+  await buildVerifierKit({ force: true })
   const script = "const m = await import('@token-service/verifier'); console.log(JSON.stringify(Object.keys(m).sort().map((k) => [k, typeof m[k]])))"
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root })
   t.same(JSON.parse(stdout), [['VerifierError', 'function'], ['createVerifier', 'function'], ['fastifyVerifier', 'function']])
