@@ -109,12 +109,18 @@ export async function openTestDatabase (t: Teardown): Promise<DatabaseHandle> {
 export interface TestAppOptions {
   /** Share a database handle with another app (two "instances" on one database). */
   database?: DatabaseHandle
+  /**
+   * Start on an empty key ring, so the app's JWT_ALG signs at once: on a ring of another algorithm
+   * the old key keeps signing until the new one has been published for the JWKS max-age.
+   */
+  freshKeys?: boolean
 }
 
 /** The real application, on this file's database, closed at teardown. */
 export async function buildTestApp (t: Teardown, overrides: Record<string, string | number | boolean> = {}, options: TestAppOptions = {}): Promise<FastifyInstance> {
   const config = testConfig(overrides)
   const database = options.database ?? await openTestDatabase(t)
+  if (options.freshKeys === true) await database.db.deleteFrom('signing_keys').execute()
   const app = await buildApp({ config, database, logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()

@@ -39,7 +39,10 @@ export function corsOptionsFor (path: string, origin: string | undefined, allowe
       // Conditional requests and SSE resumption send these; both need a preflight.
       allowedHeaders: ['if-none-match', 'last-event-id'],
       exposedHeaders: ['ETag', ...EXPOSED_HEADERS],
-      maxAge: PREFLIGHT_MAX_AGE_SECONDS
+      maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+      // An OPTIONS without Origin or Access-Control-Request-Method would otherwise get a bare
+      // text/plain 400 from the plugin; for a public document a 204 says all there is to say.
+      strictPreflight: false
     }
   }
   if (!isCredentialedPath(path) || origin === undefined || !allowedOrigins.includes(origin)) return NO_CORS

@@ -65,3 +65,11 @@ t.test('CORS on the public documents', async (t) => {
     t.equal(response.headers.get('access-control-allow-credentials'), null, 'no Allow-Credentials')
   })
 })
+
+t.test('an OPTIONS without Origin on a public document is a 204, never a bare text/plain 400', async (t) => {
+  const app = await buildTestApp(t)
+  for (const url of ['/.well-known/openid-configuration', '/.well-known/jwks.json', '/revocations']) {
+    const response = await app.inject({ method: 'OPTIONS', url })
+    t.equal(response.statusCode, 204, url)
+  }
+})

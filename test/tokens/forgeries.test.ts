@@ -87,7 +87,7 @@ async function forgeriesFor (app: FastifyInstance, alg: Algorithm, victim: Logge
 
 for (const alg of ALGORITHMS) {
   t.test(`${alg}: GET /auth/me refuses forged, foreign and misplaced access tokens with 401 invalid_token`, async (t) => {
-    const app = await buildTestApp(t, { JWT_ALG: alg })
+    const app = await buildTestApp(t, { JWT_ALG: alg }, { freshKeys: true })
     const victim = await registerAndLogin(app)
 
     t.test('positive control: the genuine token answers 200 with the user', async (t) => {

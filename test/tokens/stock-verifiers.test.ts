@@ -59,7 +59,7 @@ async function buildConsumer (baseUrl: string, alg: Algorithm, keyFrom: 'getPubl
 
 for (const alg of ALGORITHMS) {
   t.test(`${alg} access tokens verify with stock libraries given only the JWKS URL`, async (t) => {
-    const app = await buildTestApp(t, { JWT_ALG: alg, ISSUER: TEST_ISSUER, AUDIENCE: TEST_AUDIENCE })
+    const app = await buildTestApp(t, { JWT_ALG: alg, ISSUER: TEST_ISSUER, AUDIENCE: TEST_AUDIENCE }, { freshKeys: true })
     const baseUrl = await listen(app)
     const jwksUri = `${baseUrl}/.well-known/jwks.json`
     const { user, accessToken, sessionId } = await registerAndLogin(app)

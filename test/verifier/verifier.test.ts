@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, 
 import { signAccessToken } from '../../src/domain/tokens/access-token.js'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { tamperPayload, unsignedToken } from '../tokens/token-fixtures.js'
+import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
 import { kit, KIT_AUDIENCE, newSession, outcome, startService } from './verifier-helpers.js'
 
 /*
@@ -67,6 +68,7 @@ t.test('a key rotation never fails a valid token, and needs no fetch', async (t)
   const verifier = await kit(t, service)
   const before = await newSession(issuer)
   const fetches = jwksFetches()
+  await setKeyPublication(app.db, anHourAgo())
   await app.keys.rotate()
   const after = await newSession(issuer)
   t.not(decodeProtectedHeader(after.accessToken).kid, decodeProtectedHeader(before.accessToken).kid, 'the new token has the new kid')
@@ -78,7 +80,9 @@ t.test('a key rotation never fails a valid token, and needs no fetch', async (t)
 t.test('an unknown kid causes one JWKS fetch, then a 30 s cooldown', async (t) => {
   const verifier = await kit(t, service)
   // Two rotations in a row: tokens are now signed by a key the kit has never seen.
+  await setKeyPublication(app.db, anHourAgo())
   await app.keys.rotate()
+  await setKeyPublication(app.db, anHourAgo())
   await app.keys.rotate()
   const session = await newSession(issuer)
   let fetches = jwksFetches()
