@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   unsupported_grant_type: 400,
   unsupported_token_type: 400,
   invalid_scope: 400,
+  // RFC 8707 §2: the resource asked for is unknown or not an absolute URI.
+  invalid_target: 400,
   invalid_client: 401
 } as const
 
@@ -52,6 +54,7 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported_grant_type: 'Unsupported grant type',
   unsupported_token_type: 'Unsupported token type',
   invalid_scope: 'Invalid scope',
+  invalid_target: 'Invalid target',
   invalid_client: 'Client authentication failed'
 }
 
@@ -85,3 +88,8 @@ export const emailTaken = (): AppError => new AppError('email_taken', 'An accoun
 export const invalidCredentials = (): AppError => new AppError('invalid_credentials', 'Email or password is incorrect')
 export const serviceUnavailable = (detail = 'The service cannot reach its database; try again shortly', cause?: unknown): AppError =>
   new AppError('service_unavailable', detail, { cause, headers: { 'retry-after': '5' } })
+
+/** A command refused by its operator-facing rules (a bad role, an unknown email): one line, exit 1. */
+export class OperatorError extends Error {
+  override name = 'OperatorError'
+}

@@ -95,6 +95,21 @@ export interface SessionRevocationsTable {
   revoked_at: Date
 }
 
+export interface UserRolesTable {
+  user_id: string
+  role: string
+  created_at: CreatedAt
+}
+
+export interface ResourceServersTable {
+  uri: string
+  /** Space-separated scopes a client may be granted for this resource; '' for none. */
+  scope: string
+  ttl_seconds: number | null
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -104,6 +119,8 @@ export interface Database {
   login_throttles: LoginThrottlesTable
   audit_events: AuditEventsTable
   session_revocations: SessionRevocationsTable
+  user_roles: UserRolesTable
+  resource_servers: ResourceServersTable
 }
 
 export type UserRow = Selectable<UsersTable>

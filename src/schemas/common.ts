@@ -27,3 +27,10 @@ export const User = Type.Object({
 
 export const Email = Type.String({ minLength: 1, maxLength: 320, description: 'Trimmed and lowercased; at most 254 characters after that' })
 export const Password = Type.String({ minLength: 1, maxLength: 4096, description: '8 to 1024 characters after Unicode NFKC normalisation' })
+
+/** RFC 8707 resource indicator. Unbounded here: a malformed or unknown one is `invalid_target`, not a schema error. */
+export const Resource = Type.String({
+  description: 'The registered resource server (absolute URI, no fragment) the access token is for: it becomes `aud`, ' +
+    'and its ttl caps the lifetime. Without it, `aud` is this service\'s own audience.',
+  examples: ['https://billing.example.com']
+})

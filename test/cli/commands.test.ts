@@ -1,77 +1,14 @@
-import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { migrations } from '../../migrations/index.js'
 import { buildApp } from '../../src/app.js'
 import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
-import { TEST_DATABASE_URL, TEST_ENV, testConfig, usingPostgres } from '../helper.js'
+import { TEST_ENV, testConfig } from '../helper.js'
+import { command, explicitSecret, freshTarget, lines } from '../support/commands.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
-
-/**
- * The operator commands, run as real processes (`node --import tsx src/cli/<command>.ts`, what the
- * npm scripts run once built) against a fresh database: an empty PGlite DATA_DIR, or a new
- * PostgreSQL database when TEST_DATABASE_URL is set.
- */
-
-const run = promisify(execFile)
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-interface Target {
-  /** Environment of the command, pointing at this database. */
-  env: Record<string, string>
-  /** Configuration overrides that point an app or a connection at the same database. */
-  config: Record<string, string | boolean>
-}
-
-/** A database nobody has touched: a new PGlite directory, or a new PostgreSQL database. */
-async function freshTarget (t: Test): Promise<Target> {
-  const dataDir = t.testdir()
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
-  const config: Record<string, string | boolean> = { DATA_DIR: dataDir }
-  if (usingPostgres) {
-    const name = `ts_cli_${process.pid}_${randomBytes(4).toString('hex')}`
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    t.teardown(async () => {
-      const dropper = new pg.Client({ connectionString: TEST_DATABASE_URL })
-      await dropper.connect()
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await dropper.end()
-    })
-    const url = new URL(TEST_DATABASE_URL!)
-    url.pathname = `/${name}`
-    env.DATABASE_URL = url.toString()
-    config.DATABASE_URL = url.toString()
-  }
-  return { env, config }
-}
-
-interface CommandResult { code: number, stdout: string, stderr: string }
-
-async function command (script: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join('src/cli', script), ...args], { cwd: ROOT, env, timeout: 60_000 })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code?: number, stdout?: string, stderr?: string }
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
-  }
-}
-
-const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '')
-
-// PGlite runs use the development path (no KEY_ENCRYPTION_SECRET: the commands and the server share
-// a generated secret kept in DATA_DIR); PostgreSQL runs use an explicit secret, as production does.
-const explicitSecret = usingPostgres
 
 /**
  * One operator's story on one database, in order: migrate an empty database, migrate again,

@@ -31,6 +31,8 @@ export interface RotationRow {
   /** For `grace`: the sealed current token of the session, and that token's id (its seal's context). */
   successor_ciphertext: string | null
   successor_id: string | null
+  /** The user's roles joined by spaces (null when none), read in the same statement. */
+  roles: string | null
 }
 
 /**
@@ -94,7 +96,9 @@ export async function rotateByHash (db: Kysely<Database>, input: RotationInput):
     )
     SELECT verdict, id AS session_id, user_id, client_id, delivery, scope, expires_at, now,
       CASE WHEN verdict = 'grace' THEN successor_ciphertext END AS successor_ciphertext,
-      CASE WHEN verdict = 'grace' THEN replaced_by END AS successor_id
+      CASE WHEN verdict = 'grace' THEN replaced_by END AS successor_id,
+      CASE WHEN verdict IN ('rotate', 'grace') THEN
+        (SELECT string_agg(role, ' ') FROM user_roles WHERE user_roles.user_id = j.user_id) END AS roles
     FROM j`.execute(db)
   return result.rows[0]
 }

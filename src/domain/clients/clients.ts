@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findActiveOAuthClient, insertOAuthClient, type OAuthClientRow } from '../../db/repositories/oauth-clients.js'
 import { randomToken } from '../../lib/random.js'
+import { splitScopes, type ResourceServer } from '../authorization/resources.js'
 
 /** A registered service client, as the OAuth endpoints see it. */
 export interface ServiceClient {
@@ -44,12 +45,16 @@ export async function authenticateServiceClient (db: Kysely<Database>, clientId:
 }
 
 /**
- * The scope to grant: what was asked for, if every part of it is registered for the client, or
- * the client's whole registered scope when nothing was asked. `undefined` means "refuse".
+ * The scope to grant: what was asked for, if every part of it is registered for the client (and,
+ * for a token meant for a resource server, for that resource too), or everything allowed when
+ * nothing was asked. `undefined` means "refuse" (invalid_scope).
  */
-export function grantedScope (client: ServiceClient, requested: string | undefined): string | undefined {
-  const allowed = new Set((client.scope ?? '').split(' ').filter((s) => s !== ''))
-  if (requested === undefined || requested.trim() === '') return client.scope ?? ''
-  const asked = requested.split(' ').filter((s) => s !== '')
-  return asked.every((scope) => allowed.has(scope)) ? asked.join(' ') : undefined
+export function grantedScope (
+  client: ServiceClient, requested: string | undefined, resource?: ResourceServer
+): string | undefined {
+  const forResource = resource === undefined ? undefined : new Set(resource.scopes)
+  const allowed = splitScopes(client.scope ?? '').filter((scope) => forResource?.has(scope) ?? true)
+  if (requested === undefined || requested.trim() === '') return allowed.join(' ')
+  const asked = splitScopes(requested)
+  return asked.every((scope) => allowed.includes(scope)) ? asked.join(' ') : undefined
 }

@@ -1,9 +1,11 @@
 import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { rotateByHash, type RotationRow } from '../../db/repositories/rotate-statement.js'
 import { revokeSessions } from '../../db/repositories/sessions.js'
+import { parseRoleList } from '../../db/repositories/user-roles.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
-import { accessTokenDepsWithin } from './access-cap.js'
+import type { ResourceServer } from '../authorization/resources.js'
+import { accessTokenDepsFor } from './access-cap.js'
 import type { IssuedTokens, RequestContext, SessionDeps } from './deps.js'
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
 
@@ -32,9 +34,12 @@ export interface RotationBinding {
  *   binding refuses get nothing, and nothing is spent.
  * Concurrent calls with one token queue on the lock: one rotates, the others see a token spent a
  * moment ago and receive the same successor, so a session never holds two live tokens.
+ * The access token is for `resource` when one is given (already resolved: an unknown resource
+ * must be refused before this call spends anything), and carries the roles the user holds now.
  */
 export async function rotateRefreshToken (
-  deps: SessionDeps, presented: string, context: RequestContext, binding: RotationBinding = {}
+  deps: SessionDeps, presented: string, context: RequestContext, binding: RotationBinding = {},
+  resource?: ResourceServer
 ): Promise<RotationOutcome> {
   if (!looksLikeRefreshToken(presented)) return { kind: 'invalid' }
   const next = generateRefreshToken()
@@ -65,10 +70,10 @@ export async function rotateRefreshToken (
       // deploy, a corrupted row, a ciphertext copied from another row) is not evidence of theft, so the family is spared; the caller
       // simply gets nothing, while the tab that won the race keeps the live token.
       if (current === undefined) return { kind: 'invalid' }
-      return { kind: 'rotated', tokens: await issueFor(deps, row, current), grace: true }
+      return { kind: 'rotated', tokens: await issueFor(deps, row, current, resource), grace: true }
     }
     case 'rotate':
-      return { kind: 'rotated', tokens: await issueFor(deps, row, next.token), grace: false }
+      return { kind: 'rotated', tokens: await issueFor(deps, row, next.token, resource), grace: false }
   }
 }
 
@@ -92,9 +97,13 @@ function openSuccessor (deps: SessionDeps, sealed: string | null, successorId: s
   }
 }
 
-async function issueFor (deps: SessionDeps, row: RotationRow, refreshToken: string): Promise<IssuedTokens> {
-  const subject = { sub: row.user_id, sid: row.session_id, clientId: row.client_id, scope: row.scope ?? undefined }
-  const access = await signAccessToken(accessTokenDepsWithin(deps.accessTokens, row.expires_at), subject)
+async function issueFor (
+  deps: SessionDeps, row: RotationRow, refreshToken: string, resource: ResourceServer | undefined
+): Promise<IssuedTokens> {
+  const subject = {
+    sub: row.user_id, sid: row.session_id, clientId: row.client_id, scope: row.scope ?? undefined, roles: parseRoleList(row.roles)
+  }
+  const access = await signAccessToken(accessTokenDepsFor(deps.accessTokens, resource, row.expires_at), subject)
   return {
     accessToken: access.token,
     expiresIn: access.expiresIn,

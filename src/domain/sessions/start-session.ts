@@ -1,10 +1,12 @@
 import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { insertRefreshToken } from '../../db/repositories/refresh-tokens.js'
 import { findLiveSessionsOfUser, insertSession, revokeSessions } from '../../db/repositories/sessions.js'
+import { findRolesOfUser } from '../../db/repositories/user-roles.js'
 import { addSeconds } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
-import { accessTokenDepsWithin } from './access-cap.js'
+import type { ResourceServer } from '../authorization/resources.js'
+import { accessTokenDepsFor } from './access-cap.js'
 import type { Delivery, IssuedTokens, RequestContext, SessionDeps } from './deps.js'
 import { isSessionLive } from './liveness.js'
 import { generateRefreshToken } from './refresh-token.js'
@@ -14,19 +16,22 @@ export interface StartSessionInput {
   clientId: string
   delivery: Delivery
   scope?: string
+  /** The resource the access token is for (already resolved); none means this service's AUDIENCE. */
+  resource?: ResourceServer
   context: RequestContext
 }
 
 /**
  * Start a session (a token family) for an authenticated user: its first refresh token, an access
- * token, and, when MAX_SESSIONS_PER_USER is set, the revocation of the oldest sessions beyond it.
+ * token carrying the roles the user holds now, and, when MAX_SESSIONS_PER_USER is set, the
+ * revocation of the oldest sessions beyond it.
  */
 export async function startSession (deps: SessionDeps, input: StartSessionInput): Promise<IssuedTokens> {
   const now = deps.clock.now()
   const sessionId = newId(now.getTime())
   const refresh = generateRefreshToken()
   const sessionEnd = addSeconds(now, deps.sessionTtlSeconds)
-  await deps.db.transaction().execute(async (trx) => {
+  const roles = await deps.db.transaction().execute(async (trx) => {
     // Serialise logins of one user so that the session cap is exact under concurrency.
     await trx.selectFrom('users').select('id').where('id', '=', input.userId).forUpdate().execute()
     await insertSession(trx, {
@@ -53,8 +58,10 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
       }
     }
     await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...input.context }, now)
+    return await findRolesOfUser(trx, input.userId)
   })
-  const access = await signAccessToken(accessTokenDepsWithin(deps.accessTokens, sessionEnd), { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope })
+  const subject = { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope, roles }
+  const access = await signAccessToken(accessTokenDepsFor(deps.accessTokens, input.resource, sessionEnd), subject)
   return {
     accessToken: access.token,
     expiresIn: access.expiresIn,

@@ -22,6 +22,8 @@ export interface AccessTokenSubject {
   /** Session id; absent for client_credentials. */
   sid?: string
   scope?: string
+  /** The user's roles, sorted; absent for client_credentials (a client has no roles). */
+  roles?: string[]
 }
 
 export interface AccessTokenClaims extends JWTPayload {
@@ -32,15 +34,20 @@ export interface AccessTokenClaims extends JWTPayload {
   exp: number
   sid?: string
   scope?: string
+  roles?: string[]
 }
 
-/** Sign an RFC 9068 access token with the current key: typ at+jwt, kid, iss, aud, sub, sid, client_id, jti, iat, exp. */
+/**
+ * Sign an RFC 9068 access token with the current key: typ at+jwt, kid, iss, aud, sub, sid,
+ * client_id, roles (user tokens), scope, jti, iat, exp.
+ */
 export async function signAccessToken (deps: AccessTokenDeps, subject: AccessTokenSubject): Promise<{ token: string, expiresIn: number }> {
   const signing = deps.keys.signingKey()
   const now = epochSeconds(deps.clock.now())
   const claims: Record<string, unknown> = { client_id: subject.clientId }
   if (subject.sid !== undefined) claims.sid = subject.sid
   if (subject.scope !== undefined && subject.scope !== '') claims.scope = subject.scope
+  if (subject.roles !== undefined) claims.roles = subject.roles
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(deps.issuer)
@@ -56,12 +63,23 @@ export async function signAccessToken (deps: AccessTokenDeps, subject: AccessTok
 // Longer than any token we sign (a few hundred bytes); refusing early bounds the parsing work.
 const MAX_TOKEN_LENGTH = 4096
 
+export interface VerifyOptions {
+  /**
+   * Accept a token minted for any audience (a registered resource server's as well as ours), for
+   * introspection, which reports the token's own `aud`. Everything else stays pinned.
+   */
+  anyAudience?: boolean
+}
+
 /**
  * Verify one of our access tokens. Every parameter is pinned: the key comes from our key store by
  * kid (never from jku, x5u or an embedded jwk), the algorithm must be the key's own (so `none`
- * and HMAC can never pass), and typ, iss, aud, exp, iat, sub and jti are required.
+ * and HMAC can never pass), and typ, iss, aud, exp, iat, sub and jti are required; `aud` must be
+ * this service's AUDIENCE unless `anyAudience` is set.
  */
-export async function verifyAccessToken (deps: AccessTokenDeps, token: string): Promise<AccessTokenClaims> {
+export async function verifyAccessToken (
+  deps: AccessTokenDeps, token: string, options: VerifyOptions = {}
+): Promise<AccessTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too long')
   try {
     const { payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
@@ -71,13 +89,14 @@ export async function verifyAccessToken (deps: AccessTokenDeps, token: string): 
     }, {
       algorithms: deps.keys.algorithms(),
       issuer: deps.issuer,
-      audience: deps.audience,
+      ...(options.anyAudience === true ? {} : { audience: deps.audience }),
       typ: ACCESS_TOKEN_TYP,
-      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'aud'],
       currentDate: deps.clock.now(),
       clockTolerance: 5
     })
-    if (typeof payload.client_id !== 'string' || (payload.sid !== undefined && typeof payload.sid !== 'string')) {
+    const rolesOk = payload.roles === undefined || (Array.isArray(payload.roles) && payload.roles.every((r) => typeof r === 'string'))
+    if (typeof payload.client_id !== 'string' || (payload.sid !== undefined && typeof payload.sid !== 'string') || !rolesOk) {
       throw invalidToken('The access token has malformed claims')
     }
     return payload as AccessTokenClaims

@@ -1,17 +1,22 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { authenticate } from '../../domain/credentials/login.js'
+import { resolveResource } from '../../domain/authorization/resources.js'
 import { startSession } from '../../domain/sessions/start-session.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
-import { Email, Password, problemResponse } from '../../schemas/common.js'
+import { Email, Password, problemResponse, Resource } from '../../schemas/common.js'
 import { commonErrors } from './errors.js'
 import { sendTokens } from './token-response.js'
 
 const LoginBody = Type.Object({
   email: Email,
   password: Password,
-  delivery: Type.Optional(Type.Enum(['cookie', 'body'], { default: 'cookie', description: '"cookie" (default): the refresh token only in an httpOnly cookie; "body": only in the JSON' }))
+  delivery: Type.Optional(Type.Enum(['cookie', 'body'], {
+    default: 'cookie',
+    description: '"cookie" (default): the refresh token only in an httpOnly cookie; "body": only in the JSON'
+  })),
+  resource: Type.Optional(Resource)
 }, { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple', delivery: 'body' }] })
 
 const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify) {
@@ -27,12 +32,15 @@ const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify
       response: {
         200: Type.Ref('TokenResponse'),
         ...commonErrors,
+        400: problemResponse('validation_failed, weak input, or invalid_target: resource unknown or not an absolute URI'),
         401: problemResponse('invalid_credentials'),
         429: problemResponse('rate_limited: too many attempts from this IP or for this account; see Retry-After')
       }
     }
   }, async (request, reply) => {
     const context = requestContext(request)
+    // An unknown resource is refused before the password is checked: nothing is spent or issued.
+    const resource = await resolveResource(fastify.db, request.body.resource)
     let userId: string
     try {
       ({ userId } = await authenticate(fastify.loginDeps, request.body, context))
@@ -44,6 +52,7 @@ const loginRoute: FastifyPluginAsyncTypebox = async function loginRoute (fastify
       userId,
       clientId: fastify.config.FIRST_PARTY_CLIENT_ID,
       delivery: request.body.delivery === 'body' ? 'body' : 'cookie',
+      resource,
       context
     })
     fastify.metrics.loginSucceeded()

@@ -1,9 +1,10 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { resolveResource } from '../../domain/authorization/resources.js'
 import { rotateRefreshToken, type RotationOutcome } from '../../domain/sessions/rotation.js'
 import { AppError } from '../../errors.js'
 import { requestContext } from '../../plugins/sessions.js'
-import { problemResponse } from '../../schemas/common.js'
+import { problemResponse, Resource } from '../../schemas/common.js'
 import { commonErrors } from './errors.js'
 import { clearRefreshCookie, presentedRefreshToken, sendTokens, treatMissingBodyAsEmpty } from './token-response.js'
 
@@ -11,6 +12,11 @@ export const RefreshBody = Type.Object({
   // No length bounds here: a string of the wrong length is an unknown token (401), not a schema
   // violation (400); the body limit bounds it and the rotation refuses a wrong shape before any lookup.
   refreshToken: Type.Optional(Type.String())
+}, { additionalProperties: false })
+
+const RotateBody = Type.Object({
+  refreshToken: RefreshBody.properties.refreshToken,
+  resource: Type.Optional(Resource)
 }, { additionalProperties: false })
 
 /** What each failed rotation tells the client (and what a frontend should do: see the README). */
@@ -32,10 +38,11 @@ const refreshRoute: FastifyPluginAsyncTypebox = async function refreshRoute (fas
       summary: 'Rotate a refresh token (from the cookie or the body) for a new token pair',
       description: 'The presented token is spent and a new one returned, in the delivery mode of the login. Re-presenting the token just spent within the grace window returns the current token; any other spent token revokes the whole session (refresh_token_reused).',
       security: [{ refreshCookie: [] }, {}],
-      body: RefreshBody,
+      body: RotateBody,
       response: {
         200: Type.Ref('TokenResponse'),
         ...commonErrors,
+        400: problemResponse('validation_failed, or invalid_target: resource unknown or not an absolute URI'),
         401: problemResponse('invalid_refresh_token, refresh_token_reused or session_expired'),
         403: problemResponse('csrf_rejected: cookie sent from an Origin that is not allowed'),
         429: problemResponse('rate_limited')
@@ -44,7 +51,9 @@ const refreshRoute: FastifyPluginAsyncTypebox = async function refreshRoute (fas
   }, async (request, reply) => {
     const presented = presentedRefreshToken(request, fastify.config)
     if (presented === undefined) throw new AppError('invalid_refresh_token', 'A refresh token is required, in the cookie or as {"refreshToken"}')
-    const outcome = await rotateRefreshToken(fastify.sessionDeps, presented.token, requestContext(request))
+    // Resolved first: an unknown resource is refused (400 invalid_target) with the token unspent.
+    const resource = await resolveResource(fastify.db, request.body.resource)
+    const outcome = await rotateRefreshToken(fastify.sessionDeps, presented.token, requestContext(request), {}, resource)
     if (outcome.kind === 'rotated') {
       fastify.metrics.refreshed(outcome.grace ? 'grace' : 'ok')
       fastify.metrics.tokenIssued('refresh_token')

@@ -20,6 +20,7 @@ const IntrospectionResponse = Type.Object({
   iss: Type.Optional(Type.String()),
   aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   scope: Type.Optional(Type.String()),
+  roles: Type.Optional(Type.Array(Type.String(), { description: 'The user\'s roles when the token was issued' })),
   client_id: Type.Optional(Type.String()),
   token_type: Type.Optional(Type.String()),
   jti: Type.Optional(Type.String())
@@ -34,7 +35,7 @@ const introspectRoute: FastifyPluginAsyncTypebox = async function introspectRout
   async function introspectAccessToken (token: string): Promise<Introspection | undefined> {
     let claims
     try {
-      claims = await verifyAccessToken(fastify.accessTokenDeps, token)
+      claims = await verifyAccessToken(fastify.accessTokenDeps, token, { anyAudience: true })
     } catch (error) {
       if (error instanceof AppError && error.code === 'invalid_token') return undefined
       throw error
@@ -49,6 +50,7 @@ const introspectRoute: FastifyPluginAsyncTypebox = async function introspectRout
       iss: claims.iss,
       aud: claims.aud,
       ...(claims.scope === undefined ? {} : { scope: claims.scope }),
+      ...(claims.roles === undefined ? {} : { roles: claims.roles }),
       client_id: claims.client_id,
       token_type: 'Bearer',
       jti: claims.jti
@@ -81,7 +83,7 @@ const introspectRoute: FastifyPluginAsyncTypebox = async function introspectRout
       tags: ['oauth'],
       operationId: 'introspect',
       summary: 'Token introspection for service clients (RFC 7662)',
-      description: 'Requires a registered service client. An access token of a revoked, expired or idle session is reported inactive at once, although its signature still verifies.',
+      description: 'Requires a registered service client. An access token of a revoked, expired or idle session is reported inactive at once, although its signature still verifies. `aud` is the token\'s own: this service\'s audience or the resource server it was minted for.',
       consumes: OAUTH_CONSUMES,
       security: [{ clientBasic: [] }],
       body: Type.Partial(IntrospectBody),
