@@ -11,6 +11,7 @@ import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { renderProblem } from './plugins/errors.js'
 import { AppError } from './errors.js'
+import { BODY_LIMIT_BYTES, USER_AGENT_MAX_LENGTH } from './limits.js'
 import keysPlugin from './plugins/keys.js'
 import maintenancePlugin from './plugins/maintenance.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -26,8 +27,6 @@ import revocationRoutes from './routes/revocations.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
 import { registerStrictJsonParser } from './lib/strict-body-parsers.js'
-
-export const BODY_LIMIT_BYTES = 16 * 1024
 
 export interface BuildAppOptions {
   config: Config
@@ -57,7 +56,9 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
         method: request.method,
         url: request.url.split('?')[0],
         ip: request.ip,
-        userAgent: request.headers['user-agent']
+        userAgent: typeof request.headers['user-agent'] === 'string'
+          ? request.headers['user-agent'].slice(0, USER_AGENT_MAX_LENGTH)
+          : undefined
       })
     }
   }

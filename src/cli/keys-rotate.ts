@@ -1,5 +1,5 @@
 import { ensureKeyRing, KeyNotReadyError, rotateKeyRing } from '../domain/keys/key-ring.js'
-import { keyRingDeps } from '../plugins/keys.js'
+import { keyRingDeps } from '../domain/keys/key-ring-deps.js'
 import { runWithDatabase } from './context.js'
 
 // `npm run keys:rotate`: promote the published next key to current, retire the current one (it

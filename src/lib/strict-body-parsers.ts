@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
+import { BODY_LIMIT_BYTES } from '../limits.js'
 
 /**
  * Body parsers that refuse bytes which are not UTF-8. The stock parsers decode with replacement
@@ -62,7 +63,7 @@ function decodeFormComponent (component: string): string {
 }
 
 export function registerStrictFormParser (app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: 16 * 1024 }, (_request, body: Buffer, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body: Buffer, done) => {
     let parsed: Record<string, string | string[]>
     try {
       parsed = parseFormStrict(body)

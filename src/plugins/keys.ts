@@ -1,40 +1,12 @@
 import fp from 'fastify-plugin'
-import type { Kysely } from 'kysely'
-import type { Config } from '../config.js'
-import type { Database } from '../db/database.js'
-import type { KeyRingDeps } from '../domain/keys/key-ring.js'
+import { KEY_RELOAD_INTERVAL_SECONDS, keyRingDeps } from '../domain/keys/key-ring-deps.js'
 import { KeyStore } from '../domain/keys/key-store.js'
-import type { SigningAlgorithm } from '../domain/keys/signing-key.js'
-import { systemClock } from '../lib/clock.js'
-import { createSecretBox } from '../lib/secret-box.js'
-import { JWKS_MAX_AGE_SECONDS } from '../routes/well-known.js'
 
 declare module 'fastify' {
   interface FastifyInstance { keys: KeyStore }
 }
 
-/** How often an instance re-reads the key ring (so it follows rotations made elsewhere). */
-export const KEY_RELOAD_INTERVAL_SECONDS = 60
 const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000
-export const CLOCK_SKEW_SECONDS = 60
-/**
- * A next key signs only after this long in the JWKS: a verifier may cache the JWKS for its max-age,
- * and an instance serves a key it has not loaded yet for up to one reload interval.
- */
-export const MIN_PUBLISHED_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS // with the default max-age
-
-/** The key ring's dependencies, as the server and `npm run keys:rotate` both build them. */
-export function keyRingDeps (config: Config, db: Kysely<Database>): KeyRingDeps {
-  if (config.KEY_ENCRYPTION_SECRET === undefined) throw new Error('KEY_ENCRYPTION_SECRET is required to store signing keys')
-  return {
-    db,
-    clock: systemClock,
-    secretBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'signing-keys'),
-    alg: config.JWT_ALG as SigningAlgorithm,
-    retiredKeyRetentionSeconds: config.ACCESS_TOKEN_TTL + 2 * KEY_RELOAD_INTERVAL_SECONDS + CLOCK_SKEW_SECONDS,
-    minPublishedSeconds: config.JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS
-  }
-}
 
 /**
  * Signing keys from the database: the current one signs, all published ones verify. Retired

@@ -1,8 +1,7 @@
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
-import type { FastifyRequest } from 'fastify'
 import type { LoginDeps } from '../domain/credentials/login.js'
-import type { RequestContext, SessionDeps } from '../domain/sessions/deps.js'
+import type { SessionDeps } from '../domain/sessions/deps.js'
 import type { AccessTokenDeps } from '../domain/tokens/access-token.js'
 import { systemClock } from '../lib/clock.js'
 import { createSecretBox } from '../lib/secret-box.js'
@@ -14,12 +13,6 @@ declare module 'fastify' {
     loginDeps: LoginDeps
   }
 }
-
-/** Who is calling, as recorded with sessions and audit events. */
-export const requestContext = (request: FastifyRequest): RequestContext => ({
-  ip: request.ip ?? null,
-  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 512) : null
-})
 
 /** Wires the token and session rules to the configuration, once. */
 export default fp(async function sessionsPlugin (fastify) {

@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 
 /** How long verifiers may cache the JWKS; the next key is published far longer in advance. */
-/** The default of the JWKS_MAX_AGE_SECONDS setting. */
-export const JWKS_MAX_AGE_SECONDS = 300
 
 const Jwk = Type.Object({
   kty: Type.String(),

@@ -72,7 +72,6 @@ t.test('roles in user access tokens', async (t) => {
       { name: 'OperatorError', message: /no user with email nobody-here@example.com/ })
     await t.rejects(changeRoles(app.db, 'not an email', { add: [], remove: [] }), { name: 'OperatorError', message: /invalid email/ })
     t.same((await changeRoles(app.db, user.email, { add: [], remove: [] })).roles, ['keep'], 'the roles are as they were')
-    t.equal('a'.repeat(64).length, 64)
     t.ok((await changeRoles(app.db, user.email, { add: [`a${'b'.repeat(63)}`], remove: [] })).roles.includes(`a${'b'.repeat(63)}`),
       'a role of 64 characters is accepted')
   })

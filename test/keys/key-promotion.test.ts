@@ -7,8 +7,7 @@ import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps } fr
 import type { SigningAlgorithm } from '../../src/domain/keys/signing-key.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
-import { KEY_RELOAD_INTERVAL_SECONDS } from '../../src/plugins/keys.js'
-import { JWKS_MAX_AGE_SECONDS } from '../../src/routes/well-known.js'
+import { DEFAULT_JWKS_MAX_AGE_SECONDS, minPublishedSeconds } from '../../src/domain/keys/key-ring-deps.js'
 import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
 import { registerAndLogin } from '../tokens/token-fixtures.js'
 import { setKeyPublication } from '../support/key-publication.js'
@@ -22,7 +21,7 @@ import { setKeyPublication } from '../support/key-publication.js'
 
 const DAY_MS = 86_400_000
 // The rule, from the values the JWKS route and the key plugin actually use.
-const MIN_PUBLISHED_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_SECONDS
+const MIN_PUBLISHED_SECONDS = minPublishedSeconds(DEFAULT_JWKS_MAX_AGE_SECONDS)
 
 const database = await openTestDatabase(t)
 const db: Kysely<Database> = database.db

@@ -9,7 +9,9 @@ import { KeyStore } from '../../src/domain/keys/key-store.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { signingKeyAad } from '../../src/domain/keys/signing-key.js'
-import { KEY_RELOAD_INTERVAL_SECONDS, MIN_PUBLISHED_SECONDS } from '../../src/plugins/keys.js'
+import { DEFAULT_JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_SECONDS, minPublishedSeconds } from '../../src/domain/keys/key-ring-deps.js'
+
+const MIN_PUBLISHED_SECONDS = minPublishedSeconds(DEFAULT_JWKS_MAX_AGE_SECONDS)
 import { buildTestApp, openTestDatabase, TEST_ENV, testConfig } from '../helper.js'
 import { ALGORITHMS, bearer, getMe, loginAgain, registerAndLogin, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'

@@ -25,7 +25,7 @@ export async function insertAuditEvent (db: Kysely<Database>, event: AuditEvent,
     session_id: event.sessionId ?? null,
     client_id: event.clientId ?? null,
     ip: event.ip ?? null,
-    user_agent: event.userAgent?.slice(0, 512) ?? null,
+    user_agent: event.userAgent ?? null,
     detail: event.detail === undefined ? null : JSON.stringify(event.detail),
     created_at: now
   }).execute()

@@ -91,7 +91,7 @@ export async function rotateByHash (db: Kysely<Database>, input: RotationInput):
     ), audited AS (
       INSERT INTO audit_events (id, type, user_id, session_id, ip, user_agent, created_at)
       SELECT ${input.auditId}::uuid, CASE j.verdict WHEN 'rotate' THEN 'refresh_succeeded' ELSE 'refresh_grace' END,
-        j.user_id, j.id, ${input.ip}, ${input.userAgent?.slice(0, 512) ?? null}, j.now
+        j.user_id, j.id, ${input.ip}, ${input.userAgent}, j.now
       FROM j WHERE j.verdict IN ('rotate', 'grace')
     )
     SELECT verdict, id AS session_id, user_id, client_id, delivery, scope, expires_at, now,

@@ -40,7 +40,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
       clientId: input.clientId,
       delivery: input.delivery,
       scope: input.scope ?? null,
-      userAgent: input.context.userAgent?.slice(0, 512) ?? null,
+      userAgent: input.context.userAgent,
       ip: input.context.ip,
       now,
       expiresAt: sessionEnd

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { changePassword } from '../../domain/credentials/change-password.js'
-import { requestContext } from '../../plugins/sessions.js'
+import { requestContext } from '../request-context.js'
 import { Password, problemResponse } from '../../schemas/common.js'
 import { commonErrors, NoContent } from './errors.js'
 

@@ -4,7 +4,7 @@ import { findLiveSessionsOfUser } from '../../db/repositories/sessions.js'
 import { isSessionLive } from '../../domain/sessions/liveness.js'
 import { revokeUserSession } from '../../domain/sessions/revocation.js'
 import { AppError } from '../../errors.js'
-import { requestContext } from '../../plugins/sessions.js'
+import { requestContext } from '../request-context.js'
 import { problemResponse } from '../../schemas/common.js'
 import { bearerErrors, NoContent } from './errors.js'
 

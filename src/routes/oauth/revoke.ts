@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { revokeByToken } from '../../domain/revocations/revoke-token.js'
 import { AppError } from '../../errors.js'
-import { requestContext } from '../../plugins/sessions.js'
+import { requestContext } from '../request-context.js'
 import { authenticateClientIfPresented } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, OAuthTokenParam, oauthBody, oauthErrorResponse } from './schemas.js'
 

@@ -7,7 +7,7 @@ import { accessTokenDepsFor } from '../../domain/sessions/access-cap.js'
 import { signAccessToken } from '../../domain/tokens/access-token.js'
 import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { AppError } from '../../errors.js'
-import { requestContext } from '../../plugins/sessions.js'
+import { requestContext } from '../request-context.js'
 import { authenticateClientIfPresented, requireServiceClient } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, OAuthTokenParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
