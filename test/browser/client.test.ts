@@ -255,6 +255,7 @@ if (chromiumMissing && process.env.CI === 'true') {
     const before = await liveTokens(resourceEmail)
     const tabs = await Promise.all([1, 2, 3].map(async () => await openTab(context, pageOrigin, serviceUrl)))
     const [own, billing, invoices] = await Promise.all([ask(tabs[0]!), ask(tabs[1]!, BILLING), ask(tabs[2]!, INVOICES)])
+    if (!t.ok([own, billing, invoices].every((token) => typeof token === 'string'), 'every tab got a token')) return
     t.same([own, billing, invoices].map((token) => decodeJwt(token!).aud), ['http://api.test', BILLING, INVOICES],
       'each tab got a token for what it asked')
     // Grace 0: two rotations at once (one lock per resource, say) would present one cookie twice and revoke the session.
