@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
+import { registerResource } from '../../src/domain/authorization/resources.js'
+import { changeRoles } from '../../src/domain/authorization/roles.js'
 import { buildTestApp, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
 
 /*
@@ -21,11 +24,19 @@ const CHROMIUM_ARGS = [
 ]
 const CLIENT_MODULE = fileURLToPath(new URL('../../packages/client/dist/index.js', import.meta.url))
 
-/** Serves an empty page and the built client module: the frontend's own origin. */
+/**
+ * Serves an empty page and the built client module: the frontend's own origin. `/echo` stands for
+ * a resource server: it answers with the bearer token it was sent.
+ */
 async function startPageServer (): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.url === '/client.js') {
       response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(CLIENT_MODULE))
+      return
+    }
+    if (request.url === '/echo') {
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? null
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bearer }))
       return
     }
     response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>spa</title>')
@@ -143,6 +154,117 @@ if (chromiumMissing && process.env.CI === 'true') {
     const after = await tabs[1]!.evaluate(async () =>
       await (globalThis as unknown as { auth: any }).auth.getAccessToken())
     t.equal(after, null, 'no tab has a token after the logout')
+    for (const tab of tabs) await tab.close()
+  })
+
+  // Resource servers (RFC 8707): unique per run, so runs sharing a PostgreSQL database never collide.
+  const suffix = `${process.pid}-${Date.now()}`
+  const BILLING = `https://billing.example.com/${suffix}`
+  const INVOICES = `https://invoices.example.com/${suffix}`
+  await registerResource(app.db, { uri: BILLING })
+  await registerResource(app.db, { uri: INVOICES, ttlSeconds: 120 })
+  const jwks = createRemoteJWKSet(new URL(`${serviceUrl}/.well-known/jwks.json`))
+  const resourceEmail = uniqueEmail('browser-resource')
+
+  /** Refresh tokens issued in the user's live sessions: each rotation adds one. */
+  const liveTokens = async (address: string): Promise<number> => Number((await app.db.selectFrom('refresh_tokens')
+    .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .where('users.email', '=', address).where('sessions.revoked_at', 'is', null)
+    .select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+  const ask = async (tab: Page, resource?: string): Promise<string | null> => await tab.evaluate(async (resource) =>
+    await (globalThis as unknown as { auth: any }).auth.getAccessToken(resource === undefined ? undefined : { resource }), resource)
+
+  t.test('getAccessToken({ resource }): aud is the resource; the default token still opens /auth/me', async (t) => {
+    const page = await openTab(context, pageOrigin, serviceUrl)
+    await page.evaluate(async ({ email, password }) => {
+      await (globalThis as unknown as { auth: any }).auth.register(email, password)
+    }, { email: resourceEmail, password: STRONG_PASSWORD })
+    await changeRoles(app.db, resourceEmail, { add: ['admin'], remove: [] })
+    const before = await liveTokens(resourceEmail)
+    const result = await page.evaluate(async ({ email, password, billing, echo }) => {
+      const auth = (globalThis as unknown as { auth: any }).auth
+      await auth.login(email, password)
+      const own = await auth.getAccessToken()
+      const forBilling = await auth.getAccessToken({ resource: billing })
+      const again = await auth.getAccessToken({ resource: billing })
+      const me = await (await auth.fetch('/auth/me')).json()
+      const echoed = await (await auth.fetch(echo, {}, { resource: billing })).json()
+      const echoedOwn = await (await auth.fetch(echo)).json()
+      return { own, forBilling, again, me, echoed: echoed.bearer, echoedOwn: echoedOwn.bearer }
+    }, { email: resourceEmail, password: STRONG_PASSWORD, billing: BILLING, echo: `${pageOrigin}/echo` })
+
+    const { payload } = await jwtVerify(result.forBilling, jwks, { issuer: serviceUrl, audience: BILLING, typ: 'at+jwt' })
+    t.equal(payload.aud, BILLING, 'the resource token\'s aud is exactly the resource')
+    t.same(payload.roles, ['admin'], 'with the user\'s roles')
+    await t.rejects(jwtVerify(result.forBilling, jwks, { issuer: serviceUrl, audience: 'http://api.test' }),
+      { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' }, 'a verifier for the service audience refuses it')
+    t.equal(result.again, result.forBilling, 'held in memory: asking again costs nothing')
+    t.equal((await jwtVerify(result.own, jwks, { issuer: serviceUrl, audience: 'http://api.test' })).payload.aud, 'http://api.test',
+      'the default token is for the service itself')
+    t.equal(result.me.user.email, resourceEmail, 'and still opens /auth/me after the resource refresh')
+    t.equal(result.echoed, result.forBilling, 'client.fetch(…, { resource }) sends that resource\'s token')
+    t.equal(result.echoedOwn, result.own, 'client.fetch without one sends the default token')
+    t.equal(await liveTokens(resourceEmail) - before, 2, 'one login and one rotation, for the billing token')
+    await page.close()
+  })
+
+  t.test('an unknown or malformed resource: AuthClientError invalid_target, and the session survives', async (t) => {
+    const page = await openTab(context, pageOrigin, serviceUrl)
+    await page.evaluate(async () => { await (globalThis as unknown as { auth: any }).auth.getAccessToken() })
+    const before = await liveTokens(resourceEmail)
+    const result = await page.evaluate(async (resources) => {
+      const { AuthClientError } = await import('/client.js' as string)
+      const auth = (globalThis as unknown as { auth: any }).auth
+      const errors = []
+      for (const resource of resources) {
+        try {
+          await auth.getAccessToken({ resource })
+          errors.push({ resource, code: 'none' })
+        } catch (error) {
+          const { code, status } = error as { code: string, status: number }
+          errors.push({ resource, code, status, typed: error instanceof AuthClientError })
+        }
+      }
+      const viaFetch = await auth.fetch('/auth/me', {}, { resource: resources[0] }).then(() => 'resolved', (error: { code: string }) => error.code)
+      const me = await auth.me()
+      const changes = (globalThis as unknown as { changes: unknown[] }).changes
+      return { errors, viaFetch, me, changes }
+    }, [`https://unknown.example.com/${suffix}`, 'relative/path', `${BILLING}#fragment`])
+    for (const error of result.errors) t.same(error, { resource: error.resource, code: 'invalid_target', status: 400, typed: true }, error.resource)
+    t.equal(result.viaFetch, 'invalid_target', 'client.fetch with an unknown resource rejects the same way')
+    t.equal(result.me?.email, resourceEmail, 'the session is alive')
+    t.notOk(result.changes.includes(null), 'and was never reported lost')
+    t.equal(await liveTokens(resourceEmail), before, 'nothing was rotated')
+    await page.close()
+  })
+
+  t.test('two tabs asking for the same resource at once cause one rotation', async (t) => {
+    const before = await liveTokens(resourceEmail)
+    const tabs = await Promise.all([1, 2].map(async () => await openTab(context, pageOrigin, serviceUrl)))
+    const tokens = await Promise.all(tabs.map(async (tab) => await ask(tab, INVOICES)))
+    t.equal(await liveTokens(resourceEmail) - before, 1, 'exactly one rotation')
+    t.equal(tokens[0], tokens[1], 'the waiting tab got the holder\'s token')
+    t.equal(decodeJwt(tokens[0]!).aud, INVOICES)
+    t.equal((await tabs[1]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me()))?.email, resourceEmail,
+      'the session is still alive')
+    for (const tab of tabs) await tab.close()
+  })
+
+  t.test('three tabs asking for three different tokens at once rotate one after the other, and the session lives', async (t) => {
+    const before = await liveTokens(resourceEmail)
+    const tabs = await Promise.all([1, 2, 3].map(async () => await openTab(context, pageOrigin, serviceUrl)))
+    const [own, billing, invoices] = await Promise.all([ask(tabs[0]!), ask(tabs[1]!, BILLING), ask(tabs[2]!, INVOICES)])
+    if (!t.ok([own, billing, invoices].every((token) => typeof token === 'string'), 'every tab got a token')) return
+    t.same([own, billing, invoices].map((token) => decodeJwt(token!).aud), ['http://api.test', BILLING, INVOICES],
+      'each tab got a token for what it asked')
+    // Grace 0: two rotations at once (one lock per resource, say) would present one cookie twice and revoke the session.
+    t.equal(await liveTokens(resourceEmail) - before, 3, 'three rotations, none of them a reuse')
+    t.equal((await tabs[0]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me()))?.email, resourceEmail,
+      'the session is still alive')
+    await tabs[0]!.evaluate(async () => { await (globalThis as unknown as { auth: any }).auth.logout() })
+    await tabs[1]!.waitForFunction(() => (globalThis as unknown as { changes: unknown[] }).changes.includes(null))
+    t.equal(await ask(tabs[1]!, BILLING), null, 'after a logout no tab holds a resource token either')
     for (const tab of tabs) await tab.close()
   })
 }

@@ -1,10 +1,11 @@
 /**
  * Browser client of the token service. One dependency-free ES module: a page imports it as is.
  *
- * The access token lives in this module's memory only. The refresh token is the service's
- * httpOnly cookie, which no script can read. Refreshes are single-flight across every tab of the
- * origin: a Web Lock (navigator.locks) lets one tab rotate at a time, and a BroadcastChannel hands
- * the new access token, logins and logouts to the other tabs.
+ * Access tokens live in this module's memory only, one per resource server asked for (plus the
+ * service's own, for /auth/*). The refresh token is the service's httpOnly cookie, which no script
+ * can read. Refreshes are single-flight across every tab of the origin: a Web Lock
+ * (navigator.locks) lets one tab rotate at a time, and a BroadcastChannel hands the new access
+ * token (with the resource it is for), logins and logouts to the other tabs.
  */
 
 export interface User {
@@ -20,14 +21,22 @@ export interface AuthClientOptions {
 
 export type ChangeListener = (user: User | null) => void
 
+export interface TokenOptions {
+  /**
+   * The URI of a resource server registered with the service: the token's `aud` is exactly this
+   * URI. Without it, the token is for the service itself (what `/auth/*` accepts).
+   */
+  resource?: string
+}
+
 export interface AuthClient {
   register (email: string, password: string): Promise<User>
   login (email: string, password: string): Promise<User>
   logout (): Promise<void>
   logoutAll (): Promise<void>
   me (): Promise<User | null>
-  getAccessToken (): Promise<string | null>
-  fetch (input: RequestInfo | URL, init?: RequestInit): Promise<Response>
+  getAccessToken (options?: TokenOptions): Promise<string | null>
+  fetch (input: RequestInfo | URL, init?: RequestInit, options?: TokenOptions): Promise<Response>
   onChange (listener: ChangeListener): () => void
 }
 
@@ -50,8 +59,12 @@ interface HeldToken {
   lifetimeMs: number
 }
 
+/** Which token: a resource server's URI, or null for the service's own. */
+type Audience = string | null
+
 type TabMessage =
-  | { type: 'token', token: HeldToken }
+  // `resource` is absent in messages from tabs still running a client without resources.
+  | { type: 'token', resource?: Audience, token: HeldToken }
   | { type: 'login', token: HeldToken, user: User }
   | { type: 'logout' }
 
@@ -68,13 +81,18 @@ const LOCK_MISSED = Symbol('lock missed')
 export function createAuthClient (options: AuthClientOptions): AuthClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const channelName = `token-service-client:${baseUrl}`
-  let token: HeldToken | null = null
+  const tokens = new Map<Audience, HeldToken>()
   let user: User | null = null
-  /** Bumped whenever another tab hands over a token or a logout: "something happened meanwhile". */
+  /** Set by a logout (here or in another tab), cleared by a login or a successful refresh. */
+  let signedOut = false
+  /**
+   * Bumped whenever a token, a login or a logout arrives from another tab, or this tab rotates:
+   * "something happened meanwhile".
+   */
   let version = 0
   const versionWaiters = new Set<() => void>()
   const listeners = new Set<ChangeListener>()
-  let inFlight: Promise<string | null> | null = null
+  const inFlight = new Map<Audience, Promise<string | null>>()
 
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(channelName) : null
   channel?.addEventListener('message', (event: MessageEvent<TabMessage>) => { adoptMessage(event.data) })
@@ -98,35 +116,47 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
     for (const wake of [...versionWaiters]) wake()
   }
 
+  function forgetSession (): boolean {
+    const hadSession = tokens.size > 0 || user !== null
+    tokens.clear()
+    user = null
+    signedOut = true
+    return hadSession
+  }
+
   function adoptMessage (message: TabMessage): void {
     if (message.type === 'logout') {
-      const hadSession = token !== null || user !== null
-      token = null
-      user = null
+      const hadSession = forgetSession()
       bumpVersion()
       if (hadSession) notify(null)
       return
     }
-    if (token === null || message.token.expiresAt >= token.expiresAt) token = message.token
+    signedOut = false
     if (message.type === 'login') {
+      // Tokens held for resources belong to the session (maybe the user) that this login replaced.
+      tokens.clear()
+      tokens.set(null, message.token)
       user = message.user
       notify(user)
+    } else {
+      const resource = message.resource ?? null
+      const held = tokens.get(resource)
+      if (held === undefined || message.token.expiresAt >= held.expiresAt) tokens.set(resource, message.token)
     }
     bumpVersion()
   }
 
-  function isFresh (held: HeldToken | null): held is HeldToken {
-    if (held === null) return false
+  function isFresh (held: HeldToken | undefined): held is HeldToken {
+    if (held === undefined) return false
     const margin = Math.min(held.lifetimeMs / 10, MAX_REFRESH_MARGIN_MS)
     return held.expiresAt - Date.now() > margin
   }
 
   /** Forget the session here and in every other tab. */
   function endSession (): void {
-    const hadSession = token !== null || user !== null
-    token = null
-    user = null
+    const hadSession = forgetSession()
     tell({ type: 'logout' })
+    bumpVersion()
     if (hadSession) notify(null)
   }
 
@@ -138,18 +168,26 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
     }
   }
 
-  /** POST /auth/refresh with the cookie: a new access token, or null when there is no session. */
-  async function rotate (): Promise<string | null> {
+  /**
+   * POST /auth/refresh with the cookie (and `{"resource"}` for a resource server's token): a new
+   * access token, or null when there is no session. Any other refusal (400 invalid_target for an
+   * unregistered resource) is thrown and leaves the session as it was: the token was not spent.
+   */
+  async function rotate (resource: Audience): Promise<string | null> {
     const sentAt = Date.now()
-    const response = await request('/auth/refresh', { method: 'POST' })
+    const response = await request('/auth/refresh', resource === null ? { method: 'POST' } : jsonPost({ resource }))
     if (response.status === 401) {
       endSession()
       return null
     }
     if (!response.ok) throw await errorOf(response)
-    token = heldTokenOf(await response.json() as TokenResponse, sentAt)
-    tell({ type: 'token', token })
-    return token.value
+    const held = heldTokenOf(await response.json() as TokenResponse, sentAt)
+    tokens.set(resource, held)
+    signedOut = false
+    tell({ type: 'token', resource, token: held })
+    // A tab of this page waiting for the lock (for another resource) expects no message from itself.
+    bumpVersion()
+    return held.value
   }
 
   /** Resolves when another tab hands something over, or after `ms`. */
@@ -162,34 +200,45 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
   }
 
   /** Under the lock: use what another tab obtained meanwhile, else rotate. */
-  async function refreshUnderLock (startVersion: number, waited: boolean, rejected: string | undefined): Promise<string | null> {
+  async function refreshUnderLock (
+    resource: Audience, startVersion: number, waited: boolean, rejected: string | undefined
+  ): Promise<string | null> {
     if (waited && version === startVersion) await waitForHandoff(HANDOFF_WAIT_MS)
-    if (isFresh(token) && token.value !== rejected) return token.value
-    if (version !== startVersion && token === null) return null
-    return await rotate()
+    const held = tokens.get(resource)
+    if (isFresh(held) && held.value !== rejected) return held.value
+    if (version !== startVersion && signedOut) return null
+    return await rotate(resource)
   }
 
-  async function refreshAcrossTabs (rejected?: string): Promise<string | null> {
+  async function refreshAcrossTabs (resource: Audience, rejected?: string): Promise<string | null> {
     const locks = globalThis.navigator?.locks
     const startVersion = version
-    if (locks === undefined) return await refreshUnderLock(startVersion, false, rejected)
+    if (locks === undefined) return await refreshUnderLock(resource, startVersion, false, rejected)
+    // One lock for every resource: each refresh spends the one refresh cookie, so two at once (even
+    // for different resources) would present the same token twice, which is reuse.
     const lockName = `${channelName}:refresh`
     const immediate = await locks.request(lockName, { ifAvailable: true }, async (lock) =>
-      lock === null ? LOCK_MISSED : await refreshUnderLock(startVersion, false, rejected))
+      lock === null ? LOCK_MISSED : await refreshUnderLock(resource, startVersion, false, rejected))
     if (immediate !== LOCK_MISSED) return immediate
     // Another tab is refreshing: wait for it, then most likely use its result.
-    return await locks.request(lockName, async () => await refreshUnderLock(startVersion, true, rejected))
+    return await locks.request(lockName, async () => await refreshUnderLock(resource, startVersion, true, rejected))
   }
 
-  /** One refresh at a time in this tab too; callers that arrive meanwhile share its result. */
-  async function refresh (rejected?: string): Promise<string | null> {
-    inFlight ??= refreshAcrossTabs(rejected).finally(() => { inFlight = null })
-    return await inFlight
+  /** One refresh per resource at a time in this tab too; callers that arrive meanwhile share its result. */
+  async function refresh (resource: Audience, rejected?: string): Promise<string | null> {
+    let pending = inFlight.get(resource)
+    if (pending === undefined) {
+      pending = refreshAcrossTabs(resource, rejected).finally(() => { inFlight.delete(resource) })
+      inFlight.set(resource, pending)
+    }
+    return await pending
   }
 
-  async function getAccessToken (): Promise<string | null> {
-    if (isFresh(token)) return token.value
-    return await refresh()
+  async function getAccessToken (options: TokenOptions = {}): Promise<string | null> {
+    const resource = audienceOf(options)
+    const held = tokens.get(resource)
+    if (isFresh(held)) return held.value
+    return await refresh(resource)
   }
 
   async function send (input: RequestInfo | URL, init: RequestInit, accessToken: string | null): Promise<Response> {
@@ -199,13 +248,14 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
     return await globalThis.fetch(target, { ...init, headers })
   }
 
-  async function authFetch (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
-    const accessToken = await getAccessToken()
+  async function authFetch (input: RequestInfo | URL, init: RequestInit = {}, options: TokenOptions = {}): Promise<Response> {
+    const resource = audienceOf(options)
+    const accessToken = await getAccessToken(options)
     const retryInput = input instanceof Request ? input.clone() : input
     const first = await send(input, init, accessToken)
     if (accessToken === null || !(await isInvalidToken(first))) return first
     // The token was refused (revoked, or signed by a key this service rotated away): one refresh, one retry.
-    const fresh = await refresh(accessToken)
+    const fresh = await refresh(resource, accessToken)
     if (fresh === null) return first
     return await send(retryInput, init, fresh)
   }
@@ -217,7 +267,10 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
     const held = heldTokenOf(await response.json() as TokenResponse, sentAt)
     const who = await request('/auth/me', { headers: { authorization: `Bearer ${held.value}` } })
     if (!who.ok) throw await errorOf(who)
-    token = held
+    // A new session: tokens held for resources were minted for the previous one.
+    tokens.clear()
+    tokens.set(null, held)
+    signedOut = false
     user = ((await who.json()) as { user: User }).user
     tell({ type: 'login', token: held, user })
     notify(user)
@@ -231,7 +284,8 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
   }
 
   async function logout (): Promise<void> {
-    const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token.value}` }
+    const own = tokens.get(null)
+    const headers: Record<string, string> = own === undefined ? {} : { authorization: `Bearer ${own.value}` }
     try {
       // The cookie names the session; the service revokes it and clears the cookie.
       const response = await request('/auth/logout', { method: 'POST', headers })
@@ -267,6 +321,12 @@ export function createAuthClient (options: AuthClientOptions): AuthClient {
 }
 
 interface TokenResponse { accessToken: string, expiresIn: number }
+
+function audienceOf (options: TokenOptions): Audience {
+  if (options.resource === undefined) return null
+  if (typeof options.resource !== 'string') throw new TypeError('resource must be a string (a resource server\'s URI)')
+  return options.resource
+}
 
 /** Lifetimes are measured from when the request was sent, so clock skew never makes a token look fresher. */
 function heldTokenOf (body: TokenResponse, sentAt: number): HeldToken {

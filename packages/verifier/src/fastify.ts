@@ -9,6 +9,12 @@ declare module 'fastify' {
      * reply (from inside a handler), it rejects with the VerifierError instead of answering.
      */
     requireAccessToken: (request: FastifyRequest, reply?: FastifyReply) => Promise<void>
+    /**
+     * A preHandler factory: `requireRole('admin')` lets through only a verified user token whose
+     * `roles` include `admin`. Without a valid token it answers as `requireAccessToken` does (401 /
+     * 503); with one that lacks the role, 403 problem+json `insufficient_role`.
+     */
+    requireRole: (role: string) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     /** The verifier behind `requireAccessToken` (for `staleness()`, or to verify tokens elsewhere). */
     accessTokenVerifier: Verifier
   }
@@ -20,6 +26,8 @@ declare module 'fastify' {
 
 const PROBLEM_TYPE_BASE = 'urn:token-service:problem:'
 const BEARER = /^Bearer ([^\s]+)$/i
+// The token service's own rule for role names: a name that cannot match is a typo, caught at start.
+const ROLE_PATTERN = /^[a-z][a-z0-9:._-]{0,63}$/
 
 interface Problem { status: number, code: string, title: string, detail: string }
 
@@ -34,11 +42,17 @@ function problemOf (error: unknown): Problem {
   return { status: 503, code: 'service_unavailable', title: 'Service unavailable', detail: 'Access tokens cannot be checked right now' }
 }
 
+async function sendProblem (reply: FastifyReply, problem: Problem): Promise<void> {
+  await reply.code(problem.status).type('application/problem+json').send({
+    type: PROBLEM_TYPE_BASE + problem.code, title: problem.title, status: problem.status, detail: problem.detail, code: problem.code
+  })
+}
+
 async function fastifyVerifierPlugin (fastify: Parameters<FastifyPluginAsync<VerifierOptions>>[0], options: VerifierOptions): Promise<void> {
   const verifier = createVerifier(options)
   fastify.decorate('accessTokenVerifier', verifier)
   fastify.decorateRequest('accessToken', null)
-  fastify.decorate('requireAccessToken', async function requireAccessToken (request: FastifyRequest, reply?: FastifyReply) {
+  async function requireAccessToken (request: FastifyRequest, reply?: FastifyReply): Promise<void> {
     const match = BEARER.exec(request.headers.authorization ?? '')
     try {
       if (match === null) throw new VerifierError('invalid_token', 'an access token is required in the Authorization: Bearer header')
@@ -52,8 +66,24 @@ async function fastifyVerifierPlugin (fastify: Parameters<FastifyPluginAsync<Ver
       } else {
         reply.header('retry-after', '5')
       }
-      await reply.code(problem.status).type('application/problem+json').send({
-        type: PROBLEM_TYPE_BASE + problem.code, title: problem.title, status: problem.status, detail: problem.detail, code: problem.code
+      await sendProblem(reply, problem)
+    }
+  }
+  fastify.decorate('requireAccessToken', requireAccessToken)
+  fastify.decorate('requireRole', function requireRole (role: string) {
+    if (typeof role !== 'string' || !ROLE_PATTERN.test(role)) {
+      throw new TypeError(`requireRole: ${JSON.stringify(role)} is not a role name (${ROLE_PATTERN.source})`)
+    }
+    return async function requireRoleHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      // Listed after requireAccessToken, the token is verified already; alone, verify it here.
+      if (request.accessToken === null) await requireAccessToken(request, reply)
+      if (reply.sent || request.accessToken === null) return
+      const roles = request.accessToken.roles
+      if (Array.isArray(roles) && roles.includes(role)) return
+      // Authenticated but not allowed: 403, and no WWW-Authenticate (a new token would not help
+      // before the user's roles change).
+      await sendProblem(reply, {
+        status: 403, code: 'insufficient_role', title: 'Insufficient role', detail: `This route requires the role ${role}`
       })
     }
   })

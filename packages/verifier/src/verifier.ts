@@ -8,7 +8,11 @@ import { RevokedSessions } from './revoked-sessions.js'
 export interface VerifierOptions {
   /** The token service's issuer (its `ISSUER`): discovery is read from `<issuer>/.well-known/openid-configuration`. */
   issuer: string
-  /** This API's identifier: every accepted token's `aud` must name it. */
+  /**
+   * This API's identifier, exactly as registered with the token service (`resources:create --uri`):
+   * a token whose `aud` does not name it — one minted for another service, or for the token
+   * service itself — is refused.
+   */
   audience: string
   /** How revocations reach the kit: `'stream'` (default, Server-Sent Events), `'poll'` or `'off'`. */
   revocations?: 'stream' | 'poll' | 'off'
@@ -27,6 +31,7 @@ export interface AccessTokenClaims extends JWTPayload {
   sid?: string
   client_id?: string
   scope?: string
+  /** The user's roles, sorted (`[]` when none); absent from client_credentials tokens, which have no user. */
   roles?: string[]
 }
 
@@ -56,7 +61,10 @@ export function createVerifier (options: VerifierOptions): Verifier {
   const clockTolerance = options.clockToleranceSeconds ?? 5
   if (!['stream', 'poll', 'off'].includes(mode)) throw new TypeError(`revocations must be 'stream', 'poll' or 'off', not ${String(mode)}`)
   if (!['closed', 'open'].includes(failMode)) throw new TypeError(`failMode must be 'closed' or 'open', not ${String(failMode)}`)
-  if (typeof options.issuer !== 'string' || typeof options.audience !== 'string') throw new TypeError('issuer and audience are required')
+  // Without an audience, every token of the issuer (for any service) would pass; '' names no service.
+  if (typeof options.issuer !== 'string' || typeof options.audience !== 'string' || options.audience === '') {
+    throw new TypeError('issuer and audience are required')
+  }
 
   const revoked = new RevokedSessions(clockTolerance)
   let started: Started | undefined
