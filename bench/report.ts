@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 /** One row of the table: a measured scenario and the ceiling it is held against. */
 export interface Row {
@@ -50,5 +51,6 @@ export function writeBenchmarksDoc (path: string, generated: string): void {
   const start = text.indexOf(START)
   const end = text.indexOf(END)
   const block = `${START}\n${generated.trim()}\n${END}`
+  mkdirSync(dirname(path), { recursive: true })
   writeFileSync(path, start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n${block}\n`)
 }
