@@ -32,6 +32,18 @@ export async function findSessionById (db: Kysely<Database>, id: string): Promis
   return await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/** A session with the public columns of its user, in one query: what the access-token guard reads per request. */
+export async function findSessionWithUser (db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
+  return await db.selectFrom('sessions')
+    .leftJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('sessions')
+    .select(['users.email as user_email', 'users.created_at as user_created_at'])
+    .where('sessions.id', '=', id)
+    .executeTakeFirst()
+}
+
+export type SessionWithUser = SessionRow & { user_email: string | null, user_created_at: Date | null }
+
 /** Lock a session row: every change to a session's tokens happens under this lock. */
 export async function findSessionForUpdate (db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
   return await db.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
