@@ -13,6 +13,8 @@ export interface Row {
   ceiling?: { name: string, perSecond: number }
   goal?: number
   note?: string
+  /** The service's peak RSS (VmHWM) once this scenario was done. */
+  rssMiB?: number
 }
 
 const fmt = (value: number | undefined): string => value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US')
@@ -24,15 +26,15 @@ export function ratio (row: Row): number | undefined {
 
 export function markdownTable (rows: readonly Row[]): string {
   const lines = [
-    '| work | conns | req/s | p50 ms | p99 ms | errors | non-2xx | ceiling | ceiling req/s | ratio | goal |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |'
+    '| work | conns | req/s | p50 ms | p99 ms | errors | non-2xx | ceiling | ceiling req/s | ratio | goal | peak RSS MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |'
   ]
   for (const row of rows) {
     const r = ratio(row)
     const goal = row.goal === undefined || r === undefined ? '' : `≥ ${row.goal} ${r >= row.goal ? 'met' : '**not met**'}`
     lines.push(`| ${row.work}${row.note === undefined ? '' : ` (${row.note})`} | ${row.connections} | ${fmt(row.perSecond)} | ${fmt(row.p50ms)} | ` +
       `${fmt(row.p99ms)} | ${fmt(row.errors)} | ${fmt(row.non2xx)} | ${row.ceiling?.name ?? ''} | ${fmt(row.ceiling?.perSecond)} | ` +
-      `${r === undefined ? '' : r.toFixed(2)} | ${goal} |`)
+      `${r === undefined ? '' : r.toFixed(2)} | ${goal} | ${row.rssMiB ?? ''} |`)
   }
   return lines.join('\n')
 }

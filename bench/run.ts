@@ -173,6 +173,7 @@ try {
   const registered = await post(`${base}/auth/register`, { email, password: PASSWORD })
   if (!registered.ok) throw new Error(`register failed: ${registered.status} ${await registered.text()}`)
   const session = await login(base, email)
+  notes.push(`Service peak RSS after start and setup: ${service.peakRssMiB()} MiB.`)
 
   // Each ceiling is measured right before the scenarios held against it, so that both see the
   // same machine (it is shared: a neighbour's load shifts both, not the ratio between them).
@@ -191,7 +192,7 @@ try {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ email, password: PASSWORD, delivery: 'body' })
       })
-      rows.push({ work: 'POST /auth/login', ...result, connections, ceiling: argon, goal: 0.9 })
+      rows.push({ work: 'POST /auth/login', ...result, connections, ceiling: argon, goal: 0.9, rssMiB: service.peakRssMiB() })
     }
     if (wanted('refresh') || wanted('oauth-refresh')) {
       const database = await scratch.open(connections)
@@ -211,7 +212,8 @@ try {
           connections,
           ceiling: rotation,
           goal: 0.6,
-          note: `pool wait ≤ ${result.poolWait}`
+          note: `pool wait ≤ ${result.poolWait}`,
+          rssMiB: service.peakRssMiB()
         })
       }
     }
@@ -221,11 +223,11 @@ try {
       rows.push({ work: 'ceiling: bare Fastify route (GET, JSON)', ...result, connections })
       if (wanted('me')) {
         const me = await runLoad({ name: 'me', url: `${base}/auth/me`, connections, seconds: SECONDS, headers: { authorization: `Bearer ${session.accessToken}` } })
-        rows.push({ work: 'GET /auth/me', ...me, connections, ceiling: bare, goal: 0.25 })
+        rows.push({ work: 'GET /auth/me', ...me, connections, ceiling: bare, goal: 0.25, rssMiB: service.peakRssMiB() })
       }
       if (wanted('jwks')) {
         const jwks = await runLoad({ name: 'jwks', url: `${base}/.well-known/jwks.json`, connections, seconds: SECONDS })
-        rows.push({ work: 'GET /.well-known/jwks.json', ...jwks, connections, ceiling: bare, goal: 0.9 })
+        rows.push({ work: 'GET /.well-known/jwks.json', ...jwks, connections, ceiling: bare, goal: 0.9, rssMiB: service.peakRssMiB() })
       }
     }
   }
