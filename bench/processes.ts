@@ -31,11 +31,24 @@ function wrap (child: ChildProcess, url: string): Spawned {
   }
 }
 
+/**
+ * How the image starts the service: the node arguments of the Dockerfile's CMD and its MALLOC_*
+ * settings, so that the benchmark measures (memory above all) what production runs.
+ */
+export function imageCommand (dockerfile = 'Dockerfile'): { args: string[], env: Record<string, string> } {
+  const text = readFileSync(dockerfile, 'utf8')
+  const cmd = [...text.matchAll(/^CMD (\[.*\])$/gm)].at(-1)
+  const args = cmd === undefined ? ['dist/src/server.js'] : (JSON.parse(cmd[1]!) as string[]).slice(1)
+  const env = Object.fromEntries([...text.matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]))
+  return { args, env }
+}
+
 /** The service as it runs in production: the built server, configured only through its environment. */
 export async function startService (env: Record<string, string>, port: number, cpuProfileDir?: string): Promise<Spawned> {
   const profile = cpuProfileDir === undefined || cpuProfileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir]
-  const child = spawn(process.execPath, [...profile, 'dist/src/server.js'], {
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+  const image = imageCommand()
+  const child = spawn(process.execPath, [...profile, ...image.args], {
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'inherit', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`

@@ -10,7 +10,7 @@ import { migrateToLatest } from '../src/db/migrator.js'
 import { argon2Ceiling, rotationCeiling, type CeilingResult } from './ceilings.js'
 import { measureFeedLag } from './feed-lag.js'
 import { runLoad, type LoadResult } from './load.js'
-import { startBareServer, startService } from './processes.js'
+import { imageCommand, startBareServer, startService } from './processes.js'
 import { markdownTable, ratio, writeBenchmarksDoc, type Row } from './report.js'
 
 /**
@@ -220,7 +220,7 @@ try {
     if (bareServer !== undefined) {
       const result = await runLoad({ name: 'bare', url: `${bareServer.url}/`, connections, seconds: SECONDS })
       const bare = { name: 'bare Fastify route', perSecond: result.perSecond, errors: result.errors }
-      rows.push({ work: 'ceiling: bare Fastify route (GET, JSON)', ...result, connections })
+      rows.push({ work: 'ceiling: bare Fastify route (GET, JWKS-sized JSON)', ...result, connections })
       if (wanted('me')) {
         const me = await runLoad({ name: 'me', url: `${base}/auth/me`, connections, seconds: SECONDS, headers: { authorization: `Bearer ${session.accessToken}` } })
         rows.push({ work: 'GET /auth/me', ...me, connections, ceiling: bare, goal: 0.25, rssMiB: service.peakRssMiB() })
@@ -260,9 +260,9 @@ const cpu = os.cpus()
 const settings = [
   `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}.`,
   `- Database: ${scratch.label}.`,
-  `- Service: \`node dist/src/server.js\` in its own process, ${Object.entries(serviceEnv).filter(([key]) => !['DATABASE_URL', 'DATA_DIR', 'KEY_ENCRYPTION_SECRET', 'ISSUER'].includes(key)).map(([key, value]) => `${key}=${value}`).join(', ')}.`,
+  `- Service: \`${Object.entries(imageCommand().env).map(([key, value]) => `${key}=${value} `).join('')}node ${imageCommand().args.join(' ')}\` (the Dockerfile's CMD) in its own process, ${Object.entries(serviceEnv).filter(([key]) => !['DATABASE_URL', 'DATA_DIR', 'KEY_ENCRYPTION_SECRET', 'ISSUER'].includes(key)).map(([key, value]) => `${key}=${value}`).join(', ')}.`,
   `- Load: autocannon in the benchmark process, keep-alive, ${SECONDS} s per scenario; each refresh connection walks its own chain (a login per connection first, then each response's refresh token is the next request's).`,
-  '- Ceilings, same run: a bare Fastify route in a third process; argon2id verify at the service\'s parameters in the benchmark process; the rotation statement through rotateByHash from the benchmark process, one pool connection per caller.',
+  '- Ceilings, same run, each measured just before its scenarios: a bare Fastify route in a third process, answering the JWKS\'s shape (same headers, same body size); argon2id verify at the service\'s parameters in the benchmark process; the rotation statement through rotateByHash from the benchmark process, one pool connection per caller.',
   `- Commit ${gitCommit()}, ${new Date().toISOString()}.`
 ]
 const command = `\`${Object.entries({ BENCH_DATABASE_URL: process.env.BENCH_DATABASE_URL !== undefined ? 'postgres://…/postgres' : undefined, BENCH_SECONDS: process.env.BENCH_SECONDS, ...passed })

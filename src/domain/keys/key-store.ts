@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import type { SigningKeyRow } from '../../db/database.js'
 import { findPublishedKeys } from '../../db/repositories/signing-keys.js'
+import { VerifiedTokens } from '../tokens/jws.js'
 import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps, type KeyRingState } from './key-ring.js'
 import { importKey, importKeyObject, signingKeyAad, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
 
@@ -26,6 +27,8 @@ export class KeyStore {
   #jwks: JwksDocument = { keys: [] }
   #etag = ''
   #lastLoad = 0
+  /** Access tokens whose signature this instance has checked (see tokens/jws.ts). */
+  readonly verifiedTokens = new VerifiedTokens()
 
   constructor (deps: KeyRingDeps) {
     this.#deps = deps
@@ -87,6 +90,11 @@ export class KeyStore {
       return undefined
     }
     return this.#verification.get(kid)
+  }
+
+  /** Whether a kid is published now (no reload): a remembered signature counts only while it is. */
+  isPublished (kid: string): boolean {
+    return this.#verification.has(kid)
   }
 
   /** Algorithms of the published keys: the only ones a token may claim. */

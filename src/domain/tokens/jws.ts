@@ -42,6 +42,44 @@ export type VerifiedCompact =
   | { kind: 'unknown_key' }
   | { kind: 'wrong_typ' }
 
+type Verified = Extract<VerifiedCompact, { kind: 'verified' }>
+
+/**
+ * Tokens whose signature this instance has already checked, by their exact text (a client sends
+ * the same access token on every call until it expires). Only the signature check is skipped:
+ * claims, expiry and session liveness are still checked on every request, so a revocation takes
+ * effect at once; and a hit counts only while its key is still published.
+ */
+export class VerifiedTokens {
+  readonly #entries = new Map<string, { kid: string, verified: Verified }>()
+  constructor (readonly capacity = 1024) {}
+
+  get (token: string, isPublished: (kid: string) => boolean): Verified | undefined {
+    const entry = this.#entries.get(token)
+    if (entry === undefined) return undefined
+    if (isPublished(entry.kid)) return entry.verified
+    this.#entries.delete(token)
+    return undefined
+  }
+
+  set (token: string, kid: string, verified: Verified): void {
+    // Oldest first: Map iteration follows insertion order.
+    if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!)
+    this.#entries.set(token, { kid, verified: deepFreeze(verified) })
+  }
+}
+
+// A cached result is shared by every request that presents the token: nobody may change it.
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const member of Object.values(value)) deepFreeze(member)
+  }
+  return value
+}
+
+export type VerificationKeys = Pick<KeyStore, 'verificationKey' | 'isPublished' | 'verifiedTokens'>
+
 const SEGMENT = /^[A-Za-z0-9_-]+$/
 
 function decodeJsonObject (segment: string): Record<string, unknown> | undefined {
@@ -61,9 +99,11 @@ const normalizeTyp = (typ: string): string => typ.toLowerCase().replace(/^applic
  * the header a JSON object with a string alg equal to the kid's key's own algorithm (so `none`,
  * HMAC and algorithm confusion cannot pass); no `crit` (we never sign with extensions, so b64:false
  * cannot appear); jku, x5u, x5c and jwk are never read; typ equal to `typ`; the payload a JSON object.
- * Only the signature is checked here: the claims are the caller's.
+ * Only the signature is checked here (and remembered, see VerifiedTokens): the claims are the caller's.
  */
-export async function verifyCompact (token: string, keys: Pick<KeyStore, 'verificationKey'>, typ: string): Promise<VerifiedCompact> {
+export async function verifyCompact (token: string, keys: VerificationKeys, typ: string): Promise<VerifiedCompact> {
+  const cached = keys.verifiedTokens.get(token, (kid) => keys.isPublished(kid))
+  if (cached !== undefined) return cached
   const parts = token.split('.')
   if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) return { kind: 'malformed' }
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string]
@@ -82,5 +122,7 @@ export async function verifyCompact (token: string, keys: Pick<KeyStore, 'verifi
   const payload = decodeJsonObject(encodedPayload)
   if (payload === undefined) return { kind: 'malformed' }
   if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(typ)) return { kind: 'wrong_typ' }
-  return { kind: 'verified', header, payload }
+  const verified: Verified = { kind: 'verified', header, payload }
+  keys.verifiedTokens.set(token, key.kid, verified)
+  return verified
 }
