@@ -76,7 +76,8 @@ export async function verifyAccessToken (deps: AccessTokenDeps, token: string): 
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too long')
   const verified = await verifyCompact(token, deps.keys, ACCESS_TOKEN_TYP)
   switch (verified.kind) {
-    case 'malformed': throw invalidToken('The access token is malformed or its signature is invalid')
+    case 'malformed': throw invalidToken(MALFORMED, rejection('ERR_JWS_INVALID'))
+    case 'bad_signature': throw invalidToken(MALFORMED, rejection('ERR_JWS_SIGNATURE_VERIFICATION_FAILED'))
     case 'unknown_key': throw invalidToken('The access token was not signed by a key of this service')
     case 'wrong_typ': throw notForThisService()
     case 'verified': break
@@ -87,7 +88,7 @@ export async function verifyAccessToken (deps: AccessTokenDeps, token: string): 
     if (!(claim in payload)) throw notForThisService()
   }
   if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw notForThisService()
-  if (payload.exp <= now - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired')
+  if (payload.exp <= now - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired', rejection('ERR_JWT_EXPIRED'))
   if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SECONDS)) throw notForThisService()
   if (payload.iss !== deps.issuer || !audienceMatches(payload.aud, deps.audience)) throw notForThisService()
   if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string') throw notForThisService()
@@ -101,7 +102,16 @@ function audienceMatches (aud: unknown, audience: string): boolean {
   return aud === audience || (Array.isArray(aud) && aud.includes(audience))
 }
 
-const notForThisService = (): AppError => invalidToken('The access token is not valid for this service')
+const MALFORMED = 'The access token is malformed or its signature is invalid'
+
+/**
+ * The cause of a rejection, in jose's error codes: the error handler logs a rejection with a cause
+ * as one line carrying only that code (never the claims, never a stack).
+ */
+const rejection = (code: string): { code: string } => ({ code })
+
+const notForThisService = (): AppError =>
+  invalidToken('The access token is not valid for this service', rejection('ERR_JWT_CLAIM_VALIDATION_FAILED'))
 
 export const invalidToken = (detail: string, cause?: unknown): AppError =>
   new AppError('invalid_token', detail, { cause, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail}"` } })

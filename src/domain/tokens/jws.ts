@@ -38,6 +38,7 @@ export function signCompact (key: ActiveSigningKey, typ: string, claims: object)
 export type VerifiedCompact =
   | { kind: 'verified', header: Record<string, unknown>, payload: Record<string, unknown> }
   | { kind: 'malformed' }
+  | { kind: 'bad_signature' }
   /** No published key has the token's kid, or the key's algorithm is not the token's alg. */
   | { kind: 'unknown_key' }
   | { kind: 'wrong_typ' }
@@ -118,7 +119,7 @@ export async function verifyCompact (token: string, keys: VerificationKeys, typ:
   } catch {
     valid = false
   }
-  if (!valid) return { kind: 'malformed' }
+  if (!valid) return { kind: 'bad_signature' }
   const payload = decodeJsonObject(encodedPayload)
   if (payload === undefined) return { kind: 'malformed' }
   if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(typ)) return { kind: 'wrong_typ' }
