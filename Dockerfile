@@ -17,6 +17,10 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data
+# Memory (docs/BENCHMARKS.md): every argon2 buffer (19 MiB) is mmapped and returned when the hash is
+# done; without this glibc raises its mmap threshold after the first free and keeps ~19 MiB per
+# libuv thread for good.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -27,4 +31,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node, not npm, as PID 1's child-free entry point, so SIGTERM reaches the service directly.
-CMD ["node", "dist/src/server.js"]
+# A small young generation and a bounded old one keep the resident set near the live heap (about
+# 40 MB) under load instead of letting V8 grow it; `npm run bench` starts the service with this line.
+CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=128", "dist/src/server.js"]

@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Config } from '../config.js'
@@ -25,6 +25,8 @@ export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL
 export async function connectDatabase (config: DatabaseConfig, onPoolError: (error: Error) => void): Promise<DatabaseHandle> {
   if (config.DATABASE_URL !== undefined) return connectPostgres(config, config.DATABASE_URL, onPoolError)
   await ensurePrivateDir(config.DATA_DIR)
+  // Loaded only here: a service on PostgreSQL never pays for PGlite's modules.
+  const { PGlite } = await import('@electric-sql/pglite')
   const client = await PGlite.create({ dataDir: config.DATA_DIR })
   return wrapPGlite(client, async () => {
     await client.close()

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { findLiveSession } from '../domain/sessions/liveness.js'
+import { findLiveSessionWithUser } from '../domain/sessions/liveness.js'
 import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../domain/tokens/access-token.js'
 import { systemClock } from '../lib/clock.js'
 
@@ -10,6 +10,8 @@ export interface Caller {
   /** The session of the token (only user tokens pass the guard). */
   sid: string
   claims: AccessTokenClaims
+  /** The session's user, read with the session (so /auth/me costs one query); undefined if deleted. */
+  user: { id: string, email: string, created_at: Date } | undefined
 }
 
 declare module 'fastify' {
@@ -48,9 +50,10 @@ export default fp(async function accessTokenGuardPlugin (fastify) {
     const claims = await verifyAccessToken(fastify.accessTokenDeps, token)
     // Every route behind this guard acts on a user and their session; a client_credentials token has neither.
     if (claims.sid === undefined) throw invalidToken('This endpoint requires a user access token')
-    if (await findLiveSession(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL) === undefined) {
-      throw invalidToken('The session of this access token has ended')
-    }
-    request.caller = { sub: claims.sub, sid: claims.sid, claims }
+    const live = await findLiveSessionWithUser(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL)
+    if (live === undefined) throw invalidToken('The session of this access token has ended')
+    // A token whose sub is not its session's user was not issued by us for this session.
+    const user = live.user?.id === claims.sub ? live.user : undefined
+    request.caller = { sub: claims.sub, sid: claims.sid, claims, user }
   })
 }, { name: 'access-token-guard', dependencies: ['sessions'], fastify: '5.x' })

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely'
+import { CompiledQuery, sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely'
 import type { Database, SessionRow } from '../database.js'
 
 export interface NewSession {
@@ -31,6 +31,17 @@ export async function insertSession (db: Kysely<Database>, session: NewSession):
 export async function findSessionById (db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
   return await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
 }
+
+// The statement of every guarded request: its text is built once, not by the query builder per call.
+const SESSION_WITH_USER = 'SELECT sessions.*, users.email AS user_email, users.created_at AS user_created_at ' +
+  'FROM sessions LEFT JOIN users ON users.id = sessions.user_id WHERE sessions.id = $1'
+
+/** A session with the public columns of its user, in one query: what the access-token guard reads per request. */
+export async function findSessionWithUser (db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
+  return (await db.executeQuery<SessionWithUser>(CompiledQuery.raw(SESSION_WITH_USER, [id]))).rows[0]
+}
+
+export type SessionWithUser = SessionRow & { user_email: string | null, user_created_at: Date | null }
 
 /** Lock a session row: every change to a session's tokens happens under this lock. */
 export async function findSessionForUpdate (db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import type { SigningKeyRow } from '../../db/database.js'
 import { findPublishedKeys } from '../../db/repositories/signing-keys.js'
+import { VerifiedTokens } from '../tokens/jws.js'
 import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps, type KeyRingState } from './key-ring.js'
-import { importKey, signingKeyAad, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
+import { importKey, importKeyObject, signingKeyAad, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
 
-export interface ActiveSigningKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
-export interface VerificationKey { kid: string, alg: SigningAlgorithm, key: KeyHandle }
+/** `key` for jose (and WebCrypto), `keyObject` for node:crypto: the same key. */
+export interface ActiveSigningKey { kid: string, alg: SigningAlgorithm, key: KeyHandle, keyObject: KeyObject }
+export interface VerificationKey { kid: string, alg: SigningAlgorithm, key: KeyHandle, keyObject: KeyObject }
 export interface JwksDocument { keys: JWK[] }
 
 // An unknown kid triggers at most one reload in this interval, so garbage kids cannot turn every
@@ -25,6 +27,8 @@ export class KeyStore {
   #jwks: JwksDocument = { keys: [] }
   #etag = ''
   #lastLoad = 0
+  /** Access tokens whose signature this instance has checked (see tokens/jws.ts). */
+  readonly verifiedTokens = new VerifiedTokens()
 
   constructor (deps: KeyRingDeps) {
     this.#deps = deps
@@ -44,8 +48,9 @@ export class KeyStore {
     let signing: ActiveSigningKey | undefined
     for (const row of rows) {
       const alg = row.alg as SigningAlgorithm
-      verification.set(row.kid, { kid: row.kid, alg, key: await importKey(row.public_jwk as JWK, alg) })
-      if (row.state === 'current') signing = { kid: row.kid, alg, key: await this.#importPrivate(row, alg) }
+      const publicJwk = row.public_jwk as JWK
+      verification.set(row.kid, { kid: row.kid, alg, key: await importKey(publicJwk, alg), keyObject: importKeyObject(publicJwk) })
+      if (row.state === 'current') signing = { kid: row.kid, alg, ...await this.#importPrivate(row, alg) }
     }
     if (signing === undefined) throw new Error('no current signing key in the database')
     this.#signing = signing
@@ -87,6 +92,11 @@ export class KeyStore {
     return this.#verification.get(kid)
   }
 
+  /** Whether a kid is published now (no reload): a remembered signature counts only while it is. */
+  isPublished (kid: string): boolean {
+    return this.#verification.has(kid)
+  }
+
   /** Algorithms of the published keys: the only ones a token may claim. */
   algorithms (): SigningAlgorithm[] {
     return [...new Set([...this.#verification.values()].map((key) => key.alg))]
@@ -101,7 +111,7 @@ export class KeyStore {
    * KEY_ENCRYPTION_SECRET, or a ciphertext copied from another row) makes the key unusable: this
    * instance refuses to sign with it rather than sign under a kid whose public key does not match.
    */
-  async #importPrivate (row: SigningKeyRow, alg: SigningAlgorithm): Promise<KeyHandle> {
+  async #importPrivate (row: SigningKeyRow, alg: SigningAlgorithm): Promise<{ key: KeyHandle, keyObject: KeyObject }> {
     let jwk: JWK
     try {
       jwk = JSON.parse(this.#deps.secretBox.open(row.private_jwk_ciphertext, signingKeyAad(row.kid))) as JWK
@@ -110,6 +120,6 @@ export class KeyStore {
         'from the one that sealed it, or the row was altered')
     }
     if (jwk.kid !== row.kid) throw new Error(`the private part of signing key ${row.kid} belongs to another key`)
-    return await importKey(jwk, alg)
+    return { key: await importKey(jwk, alg), keyObject: importKeyObject(jwk) }
   }
 }

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 
 export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256'
@@ -44,6 +45,12 @@ export type KeyHandle = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Arra
 
 export async function importKey (jwk: JWK, alg: SigningAlgorithm): Promise<KeyHandle> {
   return await importJWK(jwk, alg) as KeyHandle
+}
+
+/** The same key as a node:crypto KeyObject, which signs and verifies synchronously (see tokens/jws.ts). */
+export function importKeyObject (jwk: JWK): KeyObject {
+  const input = { key: jwk as JsonWebKey, format: 'jwk' as const }
+  return jwk.d === undefined ? createPublicKey(input) : createPrivateKey(input)
 }
 
 /** The associated data a signing key's sealed private JWK is bound to: its own row's kid. */

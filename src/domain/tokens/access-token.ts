@@ -1,8 +1,8 @@
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { AppError } from '../../errors.js'
 import { epochSeconds, type Clock } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import type { KeyStore } from '../keys/key-store.js'
+import { signCompact, verifyCompact } from './jws.js'
 
 /** RFC 9068 §2.1: the media type of a JWT access token. */
 export const ACCESS_TOKEN_TYP = 'at+jwt'
@@ -26,7 +26,10 @@ export interface AccessTokenSubject {
   roles?: string[]
 }
 
-export interface AccessTokenClaims extends JWTPayload {
+export interface AccessTokenClaims {
+  [claim: string]: unknown
+  iss: string
+  aud: string | string[]
   sub: string
   client_id: string
   jti: string
@@ -38,30 +41,38 @@ export interface AccessTokenClaims extends JWTPayload {
 }
 
 /**
+ * The claims of an access token, built in one place: everything that signs a token for a subject
+ * (login, refresh, client_credentials) goes through here.
+ */
+export function accessTokenClaims (deps: AccessTokenDeps, subject: AccessTokenSubject, now: number, jti: string): AccessTokenClaims {
+  const claims: AccessTokenClaims = {
+    iss: deps.issuer,
+    aud: deps.audience,
+    sub: subject.sub,
+    client_id: subject.clientId,
+    jti,
+    iat: now,
+    exp: now + deps.ttlSeconds
+  }
+  if (subject.sid !== undefined) claims.sid = subject.sid
+  if (subject.scope !== undefined && subject.scope !== '') claims.scope = subject.scope
+  if (subject.roles !== undefined) claims.roles = subject.roles
+  return claims
+}
+
+/**
  * Sign an RFC 9068 access token with the current key: typ at+jwt, kid, iss, aud, sub, sid,
  * client_id, roles (user tokens), scope, jti, iat, exp.
  */
 export async function signAccessToken (deps: AccessTokenDeps, subject: AccessTokenSubject): Promise<{ token: string, expiresIn: number }> {
-  const signing = deps.keys.signingKey()
-  const now = epochSeconds(deps.clock.now())
-  const claims: Record<string, unknown> = { client_id: subject.clientId }
-  if (subject.sid !== undefined) claims.sid = subject.sid
-  if (subject.scope !== undefined && subject.scope !== '') claims.scope = subject.scope
-  if (subject.roles !== undefined) claims.roles = subject.roles
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYP })
-    .setIssuer(deps.issuer)
-    .setAudience(deps.audience)
-    .setSubject(subject.sub)
-    .setJti(newId())
-    .setIssuedAt(now)
-    .setExpirationTime(now + deps.ttlSeconds)
-    .sign(signing.key)
-  return { token, expiresIn: deps.ttlSeconds }
+  const claims = accessTokenClaims(deps, subject, epochSeconds(deps.clock.now()), newId())
+  return { token: signCompact(deps.keys.signingKey(), ACCESS_TOKEN_TYP, claims), expiresIn: deps.ttlSeconds }
 }
 
 // Longer than any token we sign (a few hundred bytes); refusing early bounds the parsing work.
 const MAX_TOKEN_LENGTH = 4096
+const CLOCK_TOLERANCE_SECONDS = 5
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti', 'client_id', 'aud'] as const
 
 export interface VerifyOptions {
   /**
@@ -81,36 +92,49 @@ export async function verifyAccessToken (
   deps: AccessTokenDeps, token: string, options: VerifyOptions = {}
 ): Promise<AccessTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too long')
-  try {
-    const { payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
-      const key = typeof header.kid === 'string' ? await deps.keys.verificationKey(header.kid) : undefined
-      if (key === undefined || header.alg !== key.alg) throw invalidToken('The access token was not signed by a key of this service')
-      return key.key
-    }, {
-      algorithms: deps.keys.algorithms(),
-      issuer: deps.issuer,
-      ...(options.anyAudience === true ? {} : { audience: deps.audience }),
-      typ: ACCESS_TOKEN_TYP,
-      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'aud'],
-      currentDate: deps.clock.now(),
-      clockTolerance: 5
-    })
-    const rolesOk = payload.roles === undefined || (Array.isArray(payload.roles) && payload.roles.every((r) => typeof r === 'string'))
-    if (typeof payload.client_id !== 'string' || (payload.sid !== undefined && typeof payload.sid !== 'string') || !rolesOk) {
-      throw invalidToken('The access token has malformed claims')
-    }
-    return payload as AccessTokenClaims
-  } catch (error) {
-    if (error instanceof AppError) throw error
-    throw invalidToken(describeJoseError(error), error)
+  const verified = await verifyCompact(token, deps.keys, ACCESS_TOKEN_TYP)
+  switch (verified.kind) {
+    case 'malformed': throw invalidToken(MALFORMED, rejection('ERR_JWS_INVALID'))
+    case 'bad_signature': throw invalidToken(MALFORMED, rejection('ERR_JWS_SIGNATURE_VERIFICATION_FAILED'))
+    case 'unknown_key': throw invalidToken('The access token was not signed by a key of this service')
+    case 'wrong_typ': throw notForThisService()
+    case 'verified': break
   }
+  const payload = verified.payload
+  const now = epochSeconds(deps.clock.now())
+  for (const claim of REQUIRED_CLAIMS) {
+    if (!(claim in payload)) throw notForThisService()
+  }
+  if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw notForThisService()
+  if (payload.exp <= now - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired', rejection('ERR_JWT_EXPIRED'))
+  if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SECONDS)) throw notForThisService()
+  const audienceOk = options.anyAudience === true ? isAudience(payload.aud) : audienceMatches(payload.aud, deps.audience)
+  if (payload.iss !== deps.issuer || !audienceOk) throw notForThisService()
+  if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string') throw notForThisService()
+  const rolesOk = payload.roles === undefined || (Array.isArray(payload.roles) && payload.roles.every((r) => typeof r === 'string'))
+  if (typeof payload.client_id !== 'string' || (payload.sid !== undefined && typeof payload.sid !== 'string') || !rolesOk) {
+    throw invalidToken('The access token has malformed claims')
+  }
+  return payload as AccessTokenClaims
 }
 
-function describeJoseError (error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'The access token has expired'
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return 'The access token is not valid for this service'
-  return 'The access token is malformed or its signature is invalid'
+function audienceMatches (aud: unknown, audience: string): boolean {
+  return aud === audience || (Array.isArray(aud) && aud.includes(audience))
 }
+
+const isAudience = (aud: unknown): boolean =>
+  typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'))
+
+const MALFORMED = 'The access token is malformed or its signature is invalid'
+
+/**
+ * The cause of a rejection, in jose's error codes: the error handler logs a rejection with a cause
+ * as one line carrying only that code (never the claims, never a stack).
+ */
+const rejection = (code: string): { code: string } => ({ code })
+
+const notForThisService = (): AppError =>
+  invalidToken('The access token is not valid for this service', rejection('ERR_JWT_CLAIM_VALIDATION_FAILED'))
 
 export const invalidToken = (detail: string, cause?: unknown): AppError =>
   new AppError('invalid_token', detail, { cause, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail}"` } })

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { findUserById } from '../../db/repositories/users.js'
 import { invalidToken } from '../../domain/tokens/access-token.js'
 import { toPublicUser } from '../../domain/users.js'
 import { bearerErrors } from './errors.js'
@@ -16,8 +15,8 @@ const meRoute: FastifyPluginAsyncTypebox = async function meRoute (fastify) {
       response: { 200: Type.Object({ user: Type.Ref('User') }), ...bearerErrors }
     }
   }, async (request) => {
-    const user = await findUserById(fastify.db, request.caller!.sub)
-    // A client_credentials token (sub = client id) or a deleted user has no profile here.
+    // Read with the session by the guard. A deleted user, or a sub that is not the session's user, has no profile here.
+    const user = request.caller!.user
     if (user === undefined) throw invalidToken('The access token does not belong to a user')
     return { user: toPublicUser(user) }
   })
