@@ -70,3 +70,12 @@ export const splitScopes = (scope: string): string[] => scope.split(' ').filter(
 
 const toResourceServer = (row: { uri: string, scope: string, ttl_seconds: number | null }): ResourceServer =>
   ({ uri: row.uri, scopes: splitScopes(row.scope), ttlSeconds: row.ttl_seconds })
+
+/**
+ * Whether `aud` names an audience this service mints tokens for: its own AUDIENCE, or a resource
+ * server registered now. A token for anything else was never ours to introspect.
+ */
+export async function isKnownAudience (db: Kysely<Database>, aud: string | string[], ownAudience: string): Promise<boolean> {
+  if (aud === ownAudience || (Array.isArray(aud) && aud.includes(ownAudience))) return true
+  return typeof aud === 'string' && resourceUriProblem(aud) === undefined && await findResourceServer(db, aud) !== undefined
+}

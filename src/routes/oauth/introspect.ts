@@ -5,6 +5,7 @@ import { findLiveSession } from '../../domain/sessions/liveness.js'
 import { hashRefreshToken, looksLikeRefreshToken } from '../../domain/sessions/refresh-token.js'
 import { verifyAccessToken } from '../../domain/tokens/access-token.js'
 import { AppError } from '../../errors.js'
+import { isKnownAudience } from '../../domain/authorization/resources.js'
 import { epochSeconds } from '../../lib/clock.js'
 import { requireServiceClient } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, oauthBody, oauthErrorResponse } from './schemas.js'
@@ -40,6 +41,8 @@ const introspectRoute: FastifyPluginAsyncTypebox = async function introspectRout
       if (error instanceof AppError && error.code === 'invalid_token') return undefined
       throw error
     }
+    // Only audiences this service mints for: its own, or a registered resource server.
+    if (!await isKnownAudience(fastify.db, claims.aud, fastify.config.AUDIENCE)) return undefined
     if (claims.sid !== undefined && await findLiveSession(fastify.db, claims.sid, fastify.sessionDeps.clock.now(), fastify.config.SESSION_IDLE_TTL) === undefined) return inactive
     return {
       active: true,
