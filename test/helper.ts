@@ -48,18 +48,11 @@ async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
       tap.teardown(async () => { await pglite.close() })
       return { pglite }
     }
-    const name = `ts_test_${process.pid}_${randomBytes(4).toString('hex')}`
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    const url = new URL(TEST_DATABASE_URL!)
-    url.pathname = `/${name}`
-    const handle = await connectDatabase({ ...testConfig(), DATABASE_URL: url.toString() }, () => {})
+    const url = await createScratchDatabase(tap, 'test')
+    const handle = await connectDatabase({ ...testConfig(), DATABASE_URL: url }, () => {})
     await migrateToLatest(handle.db)
     await handle.close()
-    tap.teardown(async () => { await dropDatabase(name).catch(() => {}) })
-    return { url: url.toString() }
+    return { url }
   })()
   return await sharedDatabase
 }
@@ -87,6 +80,19 @@ async function migratedPGlite (): Promise<PGlite> {
     await rename(partial, templatePath)
     return pglite
   }
+}
+
+/** A new, empty database on the test PostgreSQL server, dropped at teardown: its URL. */
+export async function createScratchDatabase (t: Teardown, label: string): Promise<string> {
+  const name = `ts_${label}_${process.pid}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  t.teardown(async () => { await dropDatabase(name).catch(() => {}) })
+  const url = new URL(TEST_DATABASE_URL!)
+  url.pathname = `/${name}`
+  return url.toString()
 }
 
 async function dropDatabase (name: string): Promise<void> {

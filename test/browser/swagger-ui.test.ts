@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { chromium, type Locator, type Page } from 'playwright-core'
 import { buildTestApp, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
+import { freePort } from '../support/free-port.js'
 
 /*
  * A developer exploring the API opens Swagger UI at /docs. This drives the
@@ -27,13 +27,6 @@ const LISTED_PATHS = ['/auth/register', '/auth/login', '/auth/refresh', '/auth/m
 const COSMETIC_CSP_REPORT = /^console: Applying inline style violates the following Content Security Policy directive 'style-src /
 
 /** A port nothing listens on right now, for an app whose issuer must name its own address. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
 
 const NAME = 'Swagger UI at /docs lists the API and "Try it out" registers and logs in a user'
 const chromiumMissing = !existsSync(CHROMIUM)

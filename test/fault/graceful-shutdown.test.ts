@@ -1,10 +1,10 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import http from 'node:http'
-import { createServer, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { STRONG_PASSWORD, uniqueEmail } from '../helper.js'
+import { freePort } from '../support/free-port.js'
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const HOST = '127.0.0.1'
@@ -13,16 +13,6 @@ const STARTUP_WITHIN_MS = 90_000
 const EXIT_WITHIN_MS = 10_000
 
 interface Reply { status: number, body: string, socket: Socket }
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, HOST)
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -59,7 +49,7 @@ async function send (port: number, agent: http.Agent | false, method: string, pa
 }
 
 t.test('on SIGTERM the server finishes in-flight requests, drops idle keep-alive connections and exits 0 within 10 s', async (t) => {
-  const port = await freePort()
+  const port = await freePort(HOST)
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: PROJECT_ROOT,
     env: {

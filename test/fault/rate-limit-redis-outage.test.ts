@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildTestApp, openTestDatabase, uniqueEmail } from '../helper.js'
+import { freePort } from '../support/free-port.js'
 
 /*
  * With REDIS_URL set, per-IP limits are shared through Redis. When Redis is unreachable they are
@@ -98,17 +99,6 @@ t.test('Redis goes away and comes back: fallback, then shared counters again', {
   t.equal(await degradedGauge(a), 0, 'the gauge is back to 0')
   t.same(await loginStatuses([a, b], '203.0.113.3'), [401, 401, 401, 429], 'counters are shared again')
 })
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 /** A throwaway redis-server (no persistence) on `port`, once it accepts connections. */
 async function startRedis (port: number): Promise<ChildProcess> {

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import pg from 'pg'
 import type { Test } from 'tap'
-import { TEST_DATABASE_URL, usingPostgres } from '../helper.js'
+import { createScratchDatabase, usingPostgres } from '../helper.js'
 
 /**
  * The operator commands, run as real processes (`node --import tsx src/cli/<command>.ts`, what the
@@ -29,21 +27,9 @@ export async function freshTarget (t: Test): Promise<Target> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
   const config: Record<string, string | boolean> = { DATA_DIR: dataDir }
   if (usingPostgres) {
-    const name = `ts_cli_${process.pid}_${randomBytes(4).toString('hex')}`
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    t.teardown(async () => {
-      const dropper = new pg.Client({ connectionString: TEST_DATABASE_URL })
-      await dropper.connect()
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await dropper.end()
-    })
-    const url = new URL(TEST_DATABASE_URL!)
-    url.pathname = `/${name}`
-    env.DATABASE_URL = url.toString()
-    config.DATABASE_URL = url.toString()
+    const url = await createScratchDatabase(t, 'cli')
+    env.DATABASE_URL = url
+    config.DATABASE_URL = url
   }
   return { env, config }
 }

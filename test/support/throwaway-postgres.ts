@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, appendFile, chown, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './free-port.js'
 
 const run = promisify(execFile)
 
@@ -132,17 +132,6 @@ async function findExecutable (name: string): Promise<string | undefined> {
 }
 
 const shellQuote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')) })
-    })
-  })
-}
 
 // Unix socket paths are limited to ~107 bytes; a long TMPDIR would break the server's socket.
 function shortTmpdir (): string {

@@ -80,7 +80,7 @@ for (const alg of ALGORITHMS) {
       t.ok(Math.abs(payload.iat! - Date.now() / 1000) < 60, 'iat is now')
       t.equal(payload.exp! - payload.iat!, 900, 'default lifetime 15 minutes')
       t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'], 'no other claims (no scope without one, no email)')
-        t.same(payload.roles, [], 'roles: an empty array for a user without roles')
+      t.same(payload.roles, [], 'roles: an empty array for a user without roles')
       await t.rejects(jwtVerify(tampered, jwks, options), joseErrors.JWSSignatureVerificationFailed, 'a tampered payload fails')
       await t.rejects(jwtVerify(accessToken, jwks, { ...options, audience: 'http://other-api.test' }), joseErrors.JWTClaimValidationFailed, 'another audience fails')
     })

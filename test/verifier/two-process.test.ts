@@ -1,11 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import t from 'tap'
-import { STRONG_PASSWORD, TEST_DATABASE_URL, TEST_ENV, uniqueEmail, usingPostgres } from '../helper.js'
+import { createScratchDatabase, STRONG_PASSWORD, TEST_ENV, uniqueEmail, usingPostgres } from '../helper.js'
 import { freePort, KIT_AUDIENCE } from './verifier-helpers.js'
 
 /*
@@ -37,20 +35,7 @@ const env: Record<string, string> = {
   MAX_SESSIONS_PER_USER: '2'
 }
 if (usingPostgres) {
-  const name = `ts_kit_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(TEST_DATABASE_URL!)
-  url.pathname = `/${name}`
-  env.DATABASE_URL = url.toString()
-  t.teardown(async () => {
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-  })
+  env.DATABASE_URL = await createScratchDatabase(t, 'kit')
 } else {
   const dataDir = await mkdtemp(join(tmpdir(), 'kit-two-process-'))
   env.DATA_DIR = dataDir

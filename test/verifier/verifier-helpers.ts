@@ -1,25 +1,15 @@
-import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, openTestDatabase, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
 import type { DatabaseHandle } from '../../src/db/connect.js'
 import { createVerifier, type Verifier, type VerifierOptions } from '../../packages/verifier/src/index.js'
+import { freePort } from '../support/free-port.js'
+export { freePort }
 
 /** The kit's tests run the real service on a real port, with ISSUER its own address (discovery is read from there). */
 
 export const KIT_AUDIENCE = 'http://api.test'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 export interface RunningService {
   app: FastifyInstance
