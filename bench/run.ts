@@ -195,6 +195,7 @@ const rows: Row[] = []
 const notes: string[] = []
 let feedLine = ''
 
+let bareServer: Awaited<ReturnType<typeof startBareServer>> | undefined
 try {
   // One account per connection: the login throttle admits only a few attempts of one account at
   // once (a burst of guesses is cut), and real clients are different people.
@@ -211,7 +212,7 @@ try {
 
   // Each ceiling is measured right before the scenarios held against it, so that both see the
   // same machine (it is shared: a neighbour's load shifts both, not the ratio between them).
-  const bareServer = wanted('me') || wanted('jwks') ? await startBareServer() : undefined
+  bareServer = wanted('me') || wanted('jwks') ? await startBareServer() : undefined
   const concurrency = Number(passed.PASSWORD_HASH_CONCURRENCY ?? 2)
   for (const connections of CONNECTIONS) {
     if (wanted('login')) {
@@ -272,7 +273,6 @@ try {
       }
     }
   }
-  await bareServer?.stop()
 
   if (wanted('feed-lag')) {
     const victims = await Promise.all(emails.slice(16, 36).map(async (email) => await login(base, email)))
@@ -292,6 +292,8 @@ try {
       `${passed.REVOCATIONS_POLL_INTERVAL_MS ?? 250} ms).`
   }
 } finally {
+  // Also when a scenario failed: no process of the benchmark outlives it.
+  await bareServer?.stop()
   const peak = service.peakRssMiB()
   notes.push(`Peak RSS of the service process (VmHWM): ${peak} MiB (goal ≤ 150 MB).`)
   await service.stop()
