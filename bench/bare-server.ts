@@ -7,7 +7,9 @@ import Fastify from 'fastify'
  * the same size), so that the load generator parses the same bytes on both sides and the ratio
  * measures the service's own work, not the generator's parsing of a bigger response.
  */
-const body = { keys: [{ kty: 'EC', kid: 'k'.repeat(43), alg: 'ES256', use: 'sig', crv: 'P-256', x: 'x'.repeat(43), y: 'y'.repeat(43) }, { kty: 'EC', kid: 'l'.repeat(43), alg: 'ES256', use: 'sig', crv: 'P-256', x: 'x'.repeat(43), y: 'y'.repeat(43) }] }
+const key = (kid: string): Record<string, string> =>
+  ({ kty: 'EC', kid: kid.repeat(43), alg: 'ES256', use: 'sig', crv: 'P-256', x: 'x'.repeat(43), y: 'y'.repeat(43) })
+const body = { keys: [key('k'), key('l')] }
 const headers = {
   vary: 'Origin',
   'access-control-allow-origin': '*',

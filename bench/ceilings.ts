@@ -11,7 +11,11 @@ import { newId } from '../src/lib/random.js'
 export interface CeilingResult { name: string, perSecond: number, p50ms?: number, p99ms?: number, errors: number }
 
 /** Runs `work` from `concurrency` loops for `seconds`; latencies of every call. */
-async function saturate (concurrency: number, seconds: number, work: (slot: number) => Promise<boolean>): Promise<{ perSecond: number, p50ms: number, p99ms: number, errors: number }> {
+interface Saturation { perSecond: number, p50ms: number, p99ms: number, errors: number }
+
+async function saturate (
+  concurrency: number, seconds: number, work: (slot: number) => Promise<boolean>
+): Promise<Saturation> {
   const latencies: number[] = []
   let errors = 0
   const started = performance.now()
@@ -25,7 +29,10 @@ async function saturate (concurrency: number, seconds: number, work: (slot: numb
   }))
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  const quantile = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0) * 100) / 100
+  const quantile = (q: number): number => {
+    const value = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0
+    return Math.round(value * 100) / 100
+  }
   return { perSecond: Math.round(latencies.length / elapsed), p50ms: quantile(0.5), p99ms: quantile(0.99), errors }
 }
 
@@ -37,7 +44,8 @@ export async function argon2Ceiling (concurrency: number, seconds: number): Prom
   const password = 'benchmark passphrase 12345'
   const hash = await argon2.hash(password, ARGON2_PARAMETERS)
   const result = await saturate(concurrency, seconds, async () => await argon2.verify(hash, password))
-  return { name: `argon2id verify (m=${ARGON2_PARAMETERS.memoryCost} KiB, t=${ARGON2_PARAMETERS.timeCost}), ${concurrency} at once`, ...result }
+  const { memoryCost, timeCost } = ARGON2_PARAMETERS
+  return { name: `argon2id verify (m=${memoryCost} KiB, t=${timeCost}), ${concurrency} at once`, ...result }
 }
 
 // A sealed successor of the real length; the statement only stores it.
@@ -47,9 +55,12 @@ const SUCCESSOR_CIPHERTEXT = `v2.${'x'.repeat(96)}`
  * The rotation statement alone, through the service's repository code (rotateByHash), with
  * `concurrency` callers each walking its own chain: the database's ceiling for a refresh.
  */
-export async function rotationCeiling (database: DatabaseHandle, concurrency: number, seconds: number): Promise<CeilingResult> {
+export async function rotationCeiling (
+  database: DatabaseHandle, concurrency: number, seconds: number
+): Promise<CeilingResult> {
   const now = new Date()
-  const user = await insertUser(database.db, { id: newId(), email: `ceiling-${newId()}@example.com`, passwordHash: 'not-a-hash' })
+  const email = `ceiling-${newId()}@example.com`
+  const user = await insertUser(database.db, { id: newId(), email, passwordHash: 'not-a-hash' })
   const chains = await Promise.all(Array.from({ length: concurrency }, async () => {
     const sessionId = newId()
     const first = generateRefreshToken()

@@ -64,6 +64,7 @@ export async function measureFeedLag (
   }
   for (const stream of streams) stream.request.destroy()
   lags.sort((a, b) => a - b)
-  const quantile = (q: number): number => Math.round(lags[Math.min(lags.length - 1, Math.floor(lags.length * q))] ?? Number.NaN)
+  const quantile = (q: number): number =>
+    Math.round(lags[Math.min(lags.length - 1, Math.floor(lags.length * q))] ?? Number.NaN)
   return { streams: streamCount, revocations: sessions.length, missed, p50ms: quantile(0.5), p99ms: quantile(0.99) }
 }

@@ -47,7 +47,9 @@ export async function runLoad (options: LoadOptions): Promise<LoadResult> {
           ? { body: options.body }
           : {
               setupRequest: (request) => ({ ...request, body: chain.next(slot) }),
-              onResponse: (status: number, body: string) => { if (status >= 200 && status < 300) chain.onBody(slot, body) }
+              onResponse: (status: number, body: string) => {
+                if (status >= 200 && status < 300) chain.onBody(slot, body)
+              }
             })
       }])
     }

@@ -39,13 +39,14 @@ export function imageCommand (dockerfile = 'Dockerfile'): { args: string[], env:
   const text = readFileSync(dockerfile, 'utf8')
   const cmd = [...text.matchAll(/^CMD (\[.*\])$/gm)].at(-1)
   const args = cmd === undefined ? ['dist/src/server.js'] : (JSON.parse(cmd[1]!) as string[]).slice(1)
-  const env = Object.fromEntries([...text.matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]))
+  const settings = [...text.matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)]
+  const env = Object.fromEntries(settings.map((match) => [match[1]!, match[2]!]))
   return { args, env }
 }
 
 /** The service as it runs in production: the built server, configured only through its environment. */
-export async function startService (env: Record<string, string>, port: number, cpuProfileDir?: string): Promise<Spawned> {
-  const profile = cpuProfileDir === undefined || cpuProfileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir]
+export async function startService (env: Record<string, string>, port: number, cpuProfileDir = ''): Promise<Spawned> {
+  const profile = cpuProfileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir]
   const image = imageCommand()
   const child = spawn(process.execPath, [...profile, ...image.args], {
     env: { PATH: process.env.PATH ?? '', ...image.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -66,7 +67,9 @@ export async function startService (env: Record<string, string>, port: number, c
 
 /** The bare Fastify route, through tsx (its code is too small for the loader to matter). */
 export async function startBareServer (): Promise<Spawned> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
   const url = await new Promise<string>((resolve, reject) => {
     let output = ''
     child.stdout!.on('data', (chunk: Buffer) => {

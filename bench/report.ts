@@ -17,7 +17,8 @@ export interface Row {
   rssMiB?: number
 }
 
-const fmt = (value: number | undefined): string => value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US')
+const fmt = (value: number | undefined): string =>
+  value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US')
 
 export function ratio (row: Row): number | undefined {
   if (row.ceiling === undefined || row.ceiling.perSecond === 0) return undefined
@@ -26,15 +27,21 @@ export function ratio (row: Row): number | undefined {
 
 export function markdownTable (rows: readonly Row[]): string {
   const lines = [
-    '| work | conns | req/s | p50 ms | p99 ms | errors | non-2xx | ceiling | ceiling req/s | ratio | goal | peak RSS MiB |',
+    '| work | conns | req/s | p50 ms | p99 ms | errors | non-2xx | ceiling | ceiling req/s | ratio | goal | ' +
+      'peak RSS MiB |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |'
   ]
   for (const row of rows) {
     const r = ratio(row)
-    const goal = row.goal === undefined || r === undefined ? '' : `≥ ${row.goal} ${r >= row.goal ? 'met' : '**not met**'}`
-    lines.push(`| ${row.work}${row.note === undefined ? '' : ` (${row.note})`} | ${row.connections} | ${fmt(row.perSecond)} | ${fmt(row.p50ms)} | ` +
-      `${fmt(row.p99ms)} | ${fmt(row.errors)} | ${fmt(row.non2xx)} | ${row.ceiling?.name ?? ''} | ${fmt(row.ceiling?.perSecond)} | ` +
-      `${r === undefined ? '' : r.toFixed(2)} | ${goal} | ${row.rssMiB ?? ''} |`)
+    const verdict = r !== undefined && row.goal !== undefined && r >= row.goal ? 'met' : '**not met**'
+    const goal = row.goal === undefined || r === undefined ? '' : `≥ ${row.goal} ${verdict}`
+    const cells = [
+      `${row.work}${row.note === undefined ? '' : ` (${row.note})`}`, String(row.connections), fmt(row.perSecond),
+      fmt(row.p50ms), fmt(row.p99ms), fmt(row.errors), fmt(row.non2xx), row.ceiling?.name ?? '',
+      fmt(row.ceiling?.perSecond),
+      r === undefined ? '' : r.toFixed(2), goal, String(row.rssMiB ?? '')
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }
@@ -54,5 +61,8 @@ export function writeBenchmarksDoc (path: string, generated: string): void {
   const end = text.indexOf(END)
   const block = `${START}\n${generated.trim()}\n${END}`
   mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n${block}\n`)
+  const replaced = start >= 0 && end > start
+    ? text.slice(0, start) + block + text.slice(end + END.length)
+    : `${text.trimEnd()}\n\n${block}\n`
+  writeFileSync(path, replaced)
 }

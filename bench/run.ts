@@ -24,7 +24,9 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64').split(',').map(Nu
 const ONLY = process.env.BENCH_ONLY?.split(',')
 const wanted = (name: string): boolean => ONLY === undefined || ONLY.includes(name)
 // Service settings a run may vary (each is printed with the table).
-const PASSED_THROUGH = ['DB_POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'JWT_ALG', 'PASSWORD_HASH_CONCURRENCY', 'REVOCATIONS_POLL_INTERVAL_MS']
+const PASSED_THROUGH = [
+  'DB_POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'JWT_ALG', 'PASSWORD_HASH_CONCURRENCY', 'REVOCATIONS_POLL_INTERVAL_MS'
+]
 const PASSWORD = 'benchmark passphrase 12345'
 const FEED_STREAMS = 200
 
@@ -37,7 +39,13 @@ async function freePort (): Promise<number> {
   })
 }
 
-interface Scratch { serviceEnv: Record<string, string>, label: string, version: string, open: (poolMax: number) => Promise<DatabaseHandle>, drop: () => Promise<void> }
+interface Scratch {
+  serviceEnv: Record<string, string>
+  label: string
+  version: string
+  open: (poolMax: number) => Promise<DatabaseHandle>
+  drop: () => Promise<void>
+}
 
 async function scratchDatabase (): Promise<Scratch> {
   const admin = process.env.BENCH_DATABASE_URL
@@ -69,7 +77,11 @@ async function scratchDatabase (): Promise<Scratch> {
     label: `PostgreSQL ${version} (scratch database, dropped afterwards)`,
     version: `PostgreSQL ${version}`,
     open: async (poolMax) => await connectDatabase({
-      DATABASE_URL: url.toString(), DATA_DIR: '', DB_POOL_MAX: poolMax, DB_CONNECTION_TIMEOUT_MS: 10_000, DB_STATEMENT_TIMEOUT_MS: 10_000
+      DATABASE_URL: url.toString(),
+      DATA_DIR: '',
+      DB_POOL_MAX: poolMax,
+      DB_CONNECTION_TIMEOUT_MS: 10_000,
+      DB_STATEMENT_TIMEOUT_MS: 10_000
     }, () => {}),
     drop: async () => {
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -81,7 +93,8 @@ async function scratchDatabase (): Promise<Scratch> {
 interface Tokens { accessToken: string, refreshToken: string, sessionId: string }
 
 async function post (url: string, body: unknown): Promise<Response> {
-  return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const headers = { 'content-type': 'application/json' }
+  return await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
 }
 
 async function login (base: string, email: string): Promise<Tokens> {
@@ -108,11 +121,14 @@ function samplePoolWait (base: string): () => number {
 }
 
 /** A refresh scenario: fresh sessions (one per connection), each connection walking its own chain. */
-async function refreshLoad (base: string, emails: readonly string[], kind: 'refresh' | 'oauth-refresh', connections: number, seconds: number): Promise<LoadResult & { poolWait: number }> {
+async function refreshLoad (
+  base: string, emails: readonly string[], kind: 'refresh' | 'oauth-refresh', connections: number, seconds: number
+): Promise<LoadResult & { poolWait: number }> {
   const chains: string[] = []
   for (let first = 0; first < connections; first += 8) {
     const batch = emails.slice(first, Math.min(connections, first + 8))
-    chains.push(...(await Promise.all(batch.map(async (email) => await login(base, email)))).map((tokens) => tokens.refreshToken))
+    const sessions = await Promise.all(batch.map(async (email) => await login(base, email)))
+    chains.push(...sessions.map((tokens) => tokens.refreshToken))
   }
   const stopSampling = samplePoolWait(base)
   const result = await runLoad(kind === 'refresh'
@@ -160,7 +176,9 @@ if (process.env.BENCH_SKIP_BUILD !== '1') {
 }
 
 const scratch = await scratchDatabase()
-const passed = Object.fromEntries(PASSED_THROUGH.filter((name) => (process.env[name] ?? '') !== '').map((name) => [name, process.env[name]!]))
+const passed = Object.fromEntries(PASSED_THROUGH
+  .filter((name) => (process.env[name] ?? '') !== '')
+  .map((name) => [name, process.env[name]!]))
 const port = await freePort()
 const serviceEnv: Record<string, string> = {
   ...scratch.serviceEnv,
@@ -177,6 +195,7 @@ const rows: Row[] = []
 const notes: string[] = []
 let feedLine = ''
 
+let bareServer: Awaited<ReturnType<typeof startBareServer>> | undefined
 try {
   // One account per connection: the login throttle admits only a few attempts of one account at
   // once (a burst of guesses is cut), and real clients are different people.
@@ -193,7 +212,7 @@ try {
 
   // Each ceiling is measured right before the scenarios held against it, so that both see the
   // same machine (it is shared: a neighbour's load shifts both, not the ratio between them).
-  const bareServer = wanted('me') || wanted('jwks') ? await startBareServer() : undefined
+  bareServer = wanted('me') || wanted('jwks') ? await startBareServer() : undefined
   const concurrency = Number(passed.PASSWORD_HASH_CONCURRENCY ?? 2)
   for (const connections of CONNECTIONS) {
     if (wanted('login')) {
@@ -206,9 +225,13 @@ try {
         seconds: SECONDS,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        chain: { next: (slot) => JSON.stringify({ email: emails[slot], password: PASSWORD, delivery: 'body' }), onBody: () => {} }
+        chain: {
+          next: (slot) => JSON.stringify({ email: emails[slot], password: PASSWORD, delivery: 'body' }),
+          onBody: () => {}
+        }
       })
-      rows.push({ work: 'POST /auth/login', ...result, connections, ceiling: argon, goal: 0.9, rssMiB: service.peakRssMiB() })
+      const rssMiB = service.peakRssMiB()
+      rows.push({ work: 'POST /auth/login', ...result, connections, ceiling: argon, goal: 0.9, rssMiB })
     }
     if (wanted('refresh') || wanted('oauth-refresh')) {
       const database = await scratch.open(connections)
@@ -238,19 +261,21 @@ try {
       const bare = { name: 'bare Fastify route', perSecond: result.perSecond, errors: result.errors }
       rows.push({ work: 'ceiling: bare Fastify route (GET, JWKS-sized JSON)', ...result, connections })
       if (wanted('me')) {
-        const me = await runLoad({ name: 'me', url: `${base}/auth/me`, connections, seconds: SECONDS, headers: { authorization: `Bearer ${session.accessToken}` } })
+        const headers = { authorization: `Bearer ${session.accessToken}` }
+        const me = await runLoad({ name: 'me', url: `${base}/auth/me`, connections, seconds: SECONDS, headers })
         rows.push({ work: 'GET /auth/me', ...me, connections, ceiling: bare, goal: 0.25, rssMiB: service.peakRssMiB() })
       }
       if (wanted('jwks')) {
-        const jwks = await runLoad({ name: 'jwks', url: `${base}/.well-known/jwks.json`, connections, seconds: SECONDS })
-        rows.push({ work: 'GET /.well-known/jwks.json', ...jwks, connections, ceiling: bare, goal: 0.9, rssMiB: service.peakRssMiB() })
+        const url = `${base}/.well-known/jwks.json`
+        const jwks = await runLoad({ name: 'jwks', url, connections, seconds: SECONDS })
+        const rssMiB = service.peakRssMiB()
+        rows.push({ work: 'GET /.well-known/jwks.json', ...jwks, connections, ceiling: bare, goal: 0.9, rssMiB })
       }
     }
   }
-  await bareServer?.stop()
 
   if (wanted('feed-lag')) {
-    const victims = await Promise.all(Array.from({ length: 20 }, async (_, slot) => await login(base, emails[slot + 16]!)))
+    const victims = await Promise.all(emails.slice(16, 36).map(async (email) => await login(base, email)))
     const load = refreshLoad(base, emails, 'refresh', 16, SECONDS * 2)
     const lag = await measureFeedLag(base, FEED_STREAMS, victims.map((tokens) => ({
       sid: tokens.sessionId,
@@ -260,12 +285,15 @@ try {
       }
     })))
     const during = await load
-    feedLine = `Feed lag: ${lag.streams} SSE streams on GET /revocations/stream while /auth/refresh runs at 16 connections ` +
-      `(${during.perSecond.toLocaleString('en-US')} req/s, ${during.non2xx} non-2xx): ${lag.revocations} logouts, revoke → event on ` +
+    feedLine = `Feed lag: ${lag.streams} SSE streams on GET /revocations/stream while /auth/refresh runs at ` +
+      `16 connections (${during.perSecond.toLocaleString('en-US')} req/s, ${during.non2xx} non-2xx): ` +
+      `${lag.revocations} logouts, revoke → event on ` +
       `every stream p50 ${lag.p50ms} ms, p99 ${lag.p99ms} ms, ${lag.missed} missed (poll interval ` +
       `${passed.REVOCATIONS_POLL_INTERVAL_MS ?? 250} ms).`
   }
 } finally {
+  // Also when a scenario failed: no process of the benchmark outlives it.
+  await bareServer?.stop()
   const peak = service.peakRssMiB()
   notes.push(`Peak RSS of the service process (VmHWM): ${peak} MiB (goal ≤ 150 MB).`)
   await service.stop()
@@ -273,18 +301,40 @@ try {
 }
 
 const cpu = os.cpus()
+const image = imageCommand()
+const imageEnv = Object.entries(image.env).map(([key, value]) => `${key}=${value} `).join('')
+const imageLine = `${imageEnv}node ${image.args.join(' ')}`
+const hidden = ['DATABASE_URL', 'DATA_DIR', 'KEY_ENCRYPTION_SECRET', 'ISSUER']
+const shownEnv = Object.entries(serviceEnv)
+  .filter(([key]) => !hidden.includes(key))
+  .map(([key, value]) => `${key}=${value}`)
+  .join(', ')
 const settings = [
-  `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}.`,
+  `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ` +
+    `${os.type()} ${os.release()}; Node ${process.version}; load average at the end ${os.loadavg()[0]!.toFixed(1)}.`,
   `- Database: ${scratch.label}.`,
-  `- Service: \`${Object.entries(imageCommand().env).map(([key, value]) => `${key}=${value} `).join('')}node ${imageCommand().args.join(' ')}\` (the Dockerfile's CMD) in its own process, ${Object.entries(serviceEnv).filter(([key]) => !['DATABASE_URL', 'DATA_DIR', 'KEY_ENCRYPTION_SECRET', 'ISSUER'].includes(key)).map(([key, value]) => `${key}=${value}`).join(', ')}.`,
-  `- Load: autocannon in the benchmark process, keep-alive, ${SECONDS} s per scenario; each refresh connection walks its own chain (a login per connection first, then each response's refresh token is the next request's).`,
-  '- Ceilings, same run, each measured just before its scenarios: a bare Fastify route in a third process, answering the JWKS\'s shape (same headers, same body size); argon2id verify at the service\'s parameters in the benchmark process; the rotation statement through rotateByHash from the benchmark process, one pool connection per caller.',
+  `- Service: \`${imageLine}\` (the Dockerfile's CMD) in its own process, ${shownEnv}.`,
+  `- Load: autocannon in the benchmark process, keep-alive, ${SECONDS} s per scenario; each refresh connection ` +
+    'walks its own chain (a login per connection first, then each response\'s refresh token is the next request\'s).',
+  '- Ceilings, same run, each measured just before its scenarios: a bare Fastify route in a third process, ' +
+    'answering the JWKS\'s shape (same headers, same body size); argon2id verify at the service\'s parameters in the ' +
+    'benchmark process; the rotation statement through rotateByHash from the benchmark process, one pool ' +
+    'connection per caller.',
   `- Commit ${gitCommit()}, ${new Date().toISOString()}.`
 ]
-const command = `\`${Object.entries({ BENCH_DATABASE_URL: process.env.BENCH_DATABASE_URL !== undefined ? 'postgres://…/postgres' : undefined, BENCH_SECONDS: process.env.BENCH_SECONDS, ...passed })
-  .filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`).join(' ')} npm run bench\``.replace('` ', '`')
+const commandEnv = {
+  BENCH_DATABASE_URL: process.env.BENCH_DATABASE_URL !== undefined ? 'postgres://…/postgres' : undefined,
+  BENCH_SECONDS: process.env.BENCH_SECONDS,
+  ...passed
+}
+const commandPrefix = Object.entries(commandEnv)
+  .filter(([, value]) => value !== undefined)
+  .map(([key, value]) => `${key}=${value} `)
+const command = `\`${commandPrefix.join('')}npm run bench\``
 const table = markdownTable(rows)
-const generated = ['## Latest run', '', `Command: ${command}`, '', ...settings, '', table, '', ...notes, ...(feedLine === '' ? [] : ['', feedLine])].join('\n')
+const feed = feedLine === '' ? [] : ['', feedLine]
+const generated = ['## Latest run', '', `Command: ${command}`, '', ...settings, '', table, '', ...notes, ...feed]
+  .join('\n')
 log('')
 log(generated)
 if (ONLY === undefined && process.env.BENCH_NO_WRITE !== '1') writeBenchmarksDoc('docs/BENCHMARKS.md', generated)

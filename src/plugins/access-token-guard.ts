@@ -50,7 +50,8 @@ export default fp(async function accessTokenGuardPlugin (fastify) {
     const claims = await verifyAccessToken(fastify.accessTokenDeps, token)
     // Every route behind this guard acts on a user and their session; a client_credentials token has neither.
     if (claims.sid === undefined) throw invalidToken('This endpoint requires a user access token')
-    const live = await findLiveSessionWithUser(fastify.db, claims.sid, systemClock.now(), fastify.config.SESSION_IDLE_TTL)
+    const { db, config } = fastify
+    const live = await findLiveSessionWithUser(db, claims.sid, systemClock.now(), config.SESSION_IDLE_TTL)
     if (live === undefined) throw invalidToken('The session of this access token has ended')
     // A token whose sub is not its session's user was not issued by us for this session.
     const user = live.user?.id === claims.sub ? live.user : undefined

@@ -8,7 +8,8 @@ import { signCompact, verifyCompact, VerifiedTokens, type VerificationKeys } fro
 async function ring (): Promise<{ keys: VerificationKeys & { published: boolean }, signing: ActiveSigningKey }> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const signing = { kid: 'kid-1', alg: 'ES256', key: privateKey, keyObject: privateKey } as unknown as ActiveSigningKey
-  const verification = { kid: 'kid-1', alg: 'ES256', key: publicKey, keyObject: publicKey } as unknown as VerificationKey
+  const verification = { kid: 'kid-1', alg: 'ES256', key: publicKey, keyObject: publicKey } as unknown as
+    VerificationKey
   const keys = {
     published: true,
     verifiedTokens: new VerifiedTokens(2),
@@ -23,7 +24,8 @@ t.test('a compact JWS signed with node:crypto verifies with jose (ES256 in IEEE 
   const { signing, keys } = await ring()
   const token = signCompact(signing, 'at+jwt', { sub: 'u', exp: Math.floor(Date.now() / 1000) + 60 })
   const verification = (await keys.verificationKey('kid-1'))!
-  const { payload, protectedHeader } = await jwtVerify(token, verification.keyObject, { typ: 'at+jwt', algorithms: ['ES256'] })
+  const options = { typ: 'at+jwt', algorithms: ['ES256'] }
+  const { payload, protectedHeader } = await jwtVerify(token, verification.keyObject, options)
   t.equal(payload.sub, 'u')
   t.same(protectedHeader, { alg: 'ES256', kid: 'kid-1', typ: 'at+jwt' })
 })
@@ -37,7 +39,7 @@ t.test('a remembered signature counts only while its key is published', async (t
   t.equal((await verifyCompact(token, keys, 'at+jwt')).kind, 'unknown_key', 'the key left the ring: refused at once')
 })
 
-t.test('only the exact text is remembered: a token differing in one signature character is checked and refused', async (t) => {
+t.test('only the exact text is remembered: one signature character changed is checked and refused', async (t) => {
   const { signing, keys } = await ring()
   const token = signCompact(signing, 'at+jwt', { sub: 'u' })
   t.equal((await verifyCompact(token, keys, 'at+jwt')).kind, 'verified')

@@ -49,7 +49,8 @@ export class KeyStore {
     for (const row of rows) {
       const alg = row.alg as SigningAlgorithm
       const publicJwk = row.public_jwk as JWK
-      verification.set(row.kid, { kid: row.kid, alg, key: await importKey(publicJwk, alg), keyObject: importKeyObject(publicJwk) })
+      const key = await importKey(publicJwk, alg)
+      verification.set(row.kid, { kid: row.kid, alg, key, keyObject: importKeyObject(publicJwk) })
       if (row.state === 'current') signing = { kid: row.kid, alg, ...await this.#importPrivate(row, alg) }
     }
     if (signing === undefined) throw new Error('no current signing key in the database')

@@ -22,5 +22,6 @@ export async function findLiveSessionWithUser (
   const row = await findSessionWithUser(db, sessionId)
   if (row === undefined || !isSessionLive(row, now, idleSeconds)) return undefined
   const { user_email: email, user_created_at: createdAt, ...session } = row
-  return { session, user: email === null || createdAt === null ? undefined : { id: row.user_id, email, created_at: createdAt } }
+  const user = email === null || createdAt === null ? undefined : { id: row.user_id, email, created_at: createdAt }
+  return { session, user }
 }

@@ -44,7 +44,9 @@ export interface AccessTokenClaims {
  * The claims of an access token, built in one place: everything that signs a token for a subject
  * (login, refresh, client_credentials) goes through here.
  */
-export function accessTokenClaims (deps: AccessTokenDeps, subject: AccessTokenSubject, now: number, jti: string): AccessTokenClaims {
+export function accessTokenClaims (
+  deps: AccessTokenDeps, subject: AccessTokenSubject, now: number, jti: string
+): AccessTokenClaims {
   const claims: AccessTokenClaims = {
     iss: deps.issuer,
     aud: deps.audience,
@@ -64,7 +66,9 @@ export function accessTokenClaims (deps: AccessTokenDeps, subject: AccessTokenSu
  * Sign an RFC 9068 access token with the current key: typ at+jwt, kid, iss, aud, sub, sid,
  * client_id, roles (user tokens), scope, jti, iat, exp.
  */
-export async function signAccessToken (deps: AccessTokenDeps, subject: AccessTokenSubject): Promise<{ token: string, expiresIn: number }> {
+export async function signAccessToken (
+  deps: AccessTokenDeps, subject: AccessTokenSubject
+): Promise<{ token: string, expiresIn: number }> {
   const claims = accessTokenClaims(deps, subject, epochSeconds(deps.clock.now()), newId())
   return { token: signCompact(deps.keys.signingKey(), ACCESS_TOKEN_TYP, claims), expiresIn: deps.ttlSeconds }
 }
@@ -106,13 +110,18 @@ export async function verifyAccessToken (
     if (!(claim in payload)) throw notForThisService()
   }
   if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw notForThisService()
-  if (payload.exp <= now - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired', rejection('ERR_JWT_EXPIRED'))
-  if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SECONDS)) throw notForThisService()
+  if (payload.exp <= now - CLOCK_TOLERANCE_SECONDS) {
+    throw invalidToken('The access token has expired', rejection('ERR_JWT_EXPIRED'))
+  }
+  const { nbf } = payload
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + CLOCK_TOLERANCE_SECONDS)) throw notForThisService()
   const audienceOk = options.anyAudience === true ? isAudience(payload.aud) : audienceMatches(payload.aud, deps.audience)
   if (payload.iss !== deps.issuer || !audienceOk) throw notForThisService()
   if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string') throw notForThisService()
-  const rolesOk = payload.roles === undefined || (Array.isArray(payload.roles) && payload.roles.every((r) => typeof r === 'string'))
-  if (typeof payload.client_id !== 'string' || (payload.sid !== undefined && typeof payload.sid !== 'string') || !rolesOk) {
+  const { roles } = payload
+  const rolesOk = roles === undefined || (Array.isArray(roles) && roles.every((role) => typeof role === 'string'))
+  const sidOk = payload.sid === undefined || typeof payload.sid === 'string'
+  if (typeof payload.client_id !== 'string' || !sidOk || !rolesOk) {
     throw invalidToken('The access token has malformed claims')
   }
   return payload as AccessTokenClaims
@@ -137,4 +146,7 @@ const notForThisService = (): AppError =>
   invalidToken('The access token is not valid for this service', rejection('ERR_JWT_CLAIM_VALIDATION_FAILED'))
 
 export const invalidToken = (detail: string, cause?: unknown): AppError =>
-  new AppError('invalid_token', detail, { cause, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail}"` } })
+  new AppError('invalid_token', detail, {
+    cause,
+    headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail}"` }
+  })

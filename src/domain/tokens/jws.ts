@@ -86,7 +86,8 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/
 function decodeJsonObject (segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
+    return isObject ? value as Record<string, unknown> : undefined
   } catch {
     return undefined
   }
