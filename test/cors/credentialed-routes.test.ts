@@ -55,6 +55,15 @@ t.test('CORS on the credentialed routes', async (t) => {
     }
   })
 
+  t.test('an OPTIONS from a listed origin without Access-Control-Request-Method: 204, never text/plain', async (t) => {
+    for (const [, url] of ROUTES) {
+      const response = await app.inject({ method: 'OPTIONS', url, headers: { origin: APP_ORIGIN } })
+      t.equal(response.statusCode, 204, `OPTIONS ${url} (${response.body.slice(0, 80)})`)
+      t.equal(response.headers['access-control-allow-origin'], APP_ORIGIN)
+      t.notMatch(String(response.headers['content-type'] ?? ''), /text\/plain/)
+    }
+  })
+
   t.test('service-to-service and operator routes get no CORS, even for a listed origin', async (t) => {
     for (const [method, url] of [['POST', '/oauth/introspect'], ['GET', '/health/ready'], ['GET', '/metrics'], ['GET', '/docs/json']] as const) {
       const response = await preflight(app, url, method, APP_ORIGIN)
