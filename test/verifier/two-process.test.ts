@@ -10,11 +10,11 @@ import { freePort, KIT_AUDIENCE } from './verifier-helpers.js'
  * The guarantee, end to end across processes: the token service runs in one process (its real
  * server entry point), a consumer using the verifier kit in another. For every revocation path,
  * once the revoking request has returned, the consumer rejects the session's access token with
- * token_revoked within 2 seconds — over REVOCATION_TRIALS (default 10) trials per path. A valid token keeps verifying all
+ * token_revoked within 2 seconds — over REVOCATION_TRIALS (default 20) trials per path. A valid token keeps verifying all
  * along, and the consumer sends the service no request per verification.
  */
 
-const TRIALS = Number(process.env.REVOCATION_TRIALS ?? 10)
+const TRIALS = Number(process.env.REVOCATION_TRIALS ?? 20)
 const CONCURRENCY = 8
 const MAX_MS = 2_000
 const ROOT = new URL('../../', import.meta.url).pathname
