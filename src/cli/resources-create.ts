@@ -13,6 +13,7 @@ if (values.uri === undefined) {
   const uri = values.uri
   await runWithDatabase(NAME, async (_config, database) => {
     const resource = await registerResource(database.db, { uri, scopes: values.scopes, ttlSeconds: ttl })
-    process.stdout.write(`${JSON.stringify({ resource: resource.uri, scopes: resource.scopes, ttl: resource.ttlSeconds })}\n`)
+    const printed = { resource: resource.uri, scopes: resource.scopes, ttl: resource.ttlSeconds }
+    process.stdout.write(`${JSON.stringify(printed)}\n`)
   })
 }

@@ -40,7 +40,9 @@ const invalidTarget = (detail: string): AppError => new AppError('invalid_target
  * The registered resource a request names, `undefined` when it names none (the token is then for
  * this service's own AUDIENCE). Called before anything is spent or issued.
  */
-export async function resolveResource (db: Kysely<Database>, raw: string | undefined): Promise<ResourceServer | undefined> {
+export async function resolveResource (
+  db: Kysely<Database>, raw: string | undefined
+): Promise<ResourceServer | undefined> {
   if (raw === undefined) return undefined
   const problem = resourceUriProblem(raw)
   if (problem !== undefined) throw invalidTarget(problem)
@@ -62,7 +64,8 @@ export async function registerResource (
   if (ttl !== null && (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_RESOURCE_TTL_SECONDS)) {
     throw new OperatorError(`ttl must be a whole number of seconds from 1 to ${MAX_RESOURCE_TTL_SECONDS}`)
   }
-  const row = await upsertResourceServer(db, { uri: input.uri, scope: [...new Set(scopes)].join(' '), ttl_seconds: ttl })
+  const scope = [...new Set(scopes)].join(' ')
+  const row = await upsertResourceServer(db, { uri: input.uri, scope, ttl_seconds: ttl })
   return toResourceServer(row)
 }
 
@@ -75,7 +78,10 @@ const toResourceServer = (row: { uri: string, scope: string, ttl_seconds: number
  * Whether `aud` names an audience this service mints tokens for: its own AUDIENCE, or a resource
  * server registered now. A token for anything else was never ours to introspect.
  */
-export async function isKnownAudience (db: Kysely<Database>, aud: string | string[], ownAudience: string): Promise<boolean> {
+export async function isKnownAudience (
+  db: Kysely<Database>, aud: string | string[], ownAudience: string
+): Promise<boolean> {
   if (aud === ownAudience || (Array.isArray(aud) && aud.includes(ownAudience))) return true
-  return typeof aud === 'string' && resourceUriProblem(aud) === undefined && await findResourceServer(db, aud) !== undefined
+  if (typeof aud !== 'string' || resourceUriProblem(aud) !== undefined) return false
+  return await findResourceServer(db, aud) !== undefined
 }

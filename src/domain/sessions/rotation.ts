@@ -101,7 +101,11 @@ async function issueFor (
   deps: SessionDeps, row: RotationRow, refreshToken: string, resource: ResourceServer | undefined
 ): Promise<IssuedTokens> {
   const subject = {
-    sub: row.user_id, sid: row.session_id, clientId: row.client_id, scope: row.scope ?? undefined, roles: parseRoleList(row.roles)
+    sub: row.user_id,
+    sid: row.session_id,
+    clientId: row.client_id,
+    scope: row.scope ?? undefined,
+    roles: parseRoleList(row.roles)
   }
   const access = await signAccessToken(accessTokenDepsFor(deps.accessTokens, resource, row.expires_at), subject)
   return {

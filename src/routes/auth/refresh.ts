@@ -53,7 +53,8 @@ const refreshRoute: FastifyPluginAsyncTypebox = async function refreshRoute (fas
     if (presented === undefined) throw new AppError('invalid_refresh_token', 'A refresh token is required, in the cookie or as {"refreshToken"}')
     // Resolved first: an unknown resource is refused (400 invalid_target) with the token unspent.
     const resource = await resolveResource(fastify.db, request.body.resource)
-    const outcome = await rotateRefreshToken(fastify.sessionDeps, presented.token, requestContext(request), {}, resource)
+    const context = requestContext(request)
+    const outcome = await rotateRefreshToken(fastify.sessionDeps, presented.token, context, {}, resource)
     if (outcome.kind === 'rotated') {
       fastify.metrics.refreshed(outcome.grace ? 'grace' : 'ok')
       fastify.metrics.tokenIssued('refresh_token')

@@ -61,7 +61,9 @@ const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify
         // RFC 6749 §6: a token is bound to the client of its session; and this endpoint answers in a
         // body, so a cookie session's token (which must never appear in one) is refused here.
         const binding = { clientId, bodyDeliveryOnly: true }
-        const outcome = await rotateRefreshToken(fastify.sessionDeps, body.refresh_token, requestContext(request), binding, resource)
+        const outcome = await rotateRefreshToken(
+          fastify.sessionDeps, body.refresh_token, requestContext(request), binding, resource
+        )
         if (outcome.kind !== 'rotated') {
           fastify.metrics.refreshed(outcome.kind)
           if (outcome.kind === 'reused') fastify.metrics.reuseDetected()
