@@ -87,6 +87,7 @@ export async function rotationCeiling (
       idleSeconds: 86_400,
       clientId: null,
       bodyDeliveryOnly: false,
+      at: null,
       auditId: newId(),
       ip: '127.0.0.1',
       userAgent: 'bench'

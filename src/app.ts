@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/connect.js'
+import { systemClock, type Clock } from './lib/clock.js'
 import accessTokenGuardPlugin from './plugins/access-token-guard.js'
 import configPlugin from './plugins/config.js'
 import corsPlugin from './plugins/cors.js'
@@ -32,6 +33,8 @@ export interface BuildAppOptions {
   config: Config
   /** A database the caller opened and will close; by default the app opens its own from config. */
   database?: DatabaseHandle
+  /** The time every rule reads (tests pass one they can move); the system clock by default. */
+  clock?: Clock
   logger?: FastifyServerOptions['logger']
 }
 
@@ -102,7 +105,7 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   app.addSchema(User)
 
   // Registered in dependency order; they load when the app boots (ready() or listen()).
-  app.register(configPlugin, { config })
+  app.register(configPlugin, { config, clock: opts.clock ?? systemClock })
   app.register(errorsPlugin)
   app.register(securityHeadersPlugin)
   // Before the shutdown gate and every route hook, so that all answers carry the CORS headers.

@@ -10,6 +10,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { connectDatabase, wrapPGlite, type DatabaseHandle } from '../src/db/connect.js'
 import { migrateToLatest } from '../src/db/migrator.js'
+import type { Clock } from '../src/lib/clock.js'
 
 /**
  * Tests run against a real database: PostgreSQL when TEST_DATABASE_URL names one (each test file
@@ -120,6 +121,8 @@ export interface TestAppOptions {
    * the old key keeps signing until the new one has been published for the JWKS max-age.
    */
   freshKeys?: boolean
+  /** The app's clock (see test/support/test-clock.ts); the system clock by default. */
+  clock?: Clock
 }
 
 /** The real application, on this file's database, closed at teardown. */
@@ -127,7 +130,7 @@ export async function buildTestApp (t: Teardown, overrides: Record<string, strin
   const config = testConfig(overrides)
   const database = options.database ?? await openTestDatabase(t)
   if (options.freshKeys === true) await database.db.deleteFrom('signing_keys').execute()
-  const app = await buildApp({ config, database, logger: false })
+  const app = await buildApp({ config, database, logger: false, clock: options.clock })
   t.teardown(async () => { await app.close() })
   await app.ready()
   return app

@@ -2,7 +2,6 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { findLiveSessionWithUser } from '../domain/sessions/liveness.js'
 import { invalidToken, verifyAccessToken, type AccessTokenClaims } from '../domain/tokens/access-token.js'
-import { systemClock } from '../lib/clock.js'
 
 export interface Caller {
   /** The user id. */
@@ -51,7 +50,7 @@ export default fp(async function accessTokenGuardPlugin (fastify) {
     // Every route behind this guard acts on a user and their session; a client_credentials token has neither.
     if (claims.sid === undefined) throw invalidToken('This endpoint requires a user access token')
     const { db, config } = fastify
-    const live = await findLiveSessionWithUser(db, claims.sid, systemClock.now(), config.SESSION_IDLE_TTL)
+    const live = await findLiveSessionWithUser(db, claims.sid, fastify.clock.now(), config.SESSION_IDLE_TTL)
     if (live === undefined) throw invalidToken('The session of this access token has ended')
     // A token whose sub is not its session's user was not issued by us for this session.
     const user = live.user?.id === claims.sub ? live.user : undefined

@@ -15,7 +15,7 @@ const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000
  */
 export default fp(async function keysPlugin (fastify) {
   const { config } = fastify
-  const keys = new KeyStore(keyRingDeps(config, fastify.db))
+  const keys = new KeyStore(keyRingDeps(config, fastify.db, fastify.clock))
   let algorithmChangePending = false
   const initialize = async (): Promise<void> => {
     const wasPending = algorithmChangePending

@@ -9,7 +9,7 @@ const KEEP_ENDED_SESSIONS_SECONDS = 7 * 86_400
 export default fp(async function maintenancePlugin (fastify) {
   const { config } = fastify
   const prune = async (): Promise<void> => {
-    const deleted = await pruneExpired(fastify.db, new Date(), {
+    const deleted = await pruneExpired(fastify.db, fastify.clock.now(), {
       graceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
       idleSeconds: config.SESSION_IDLE_TTL,
       keepEndedSessionsSeconds: KEEP_ENDED_SESSIONS_SECONDS,

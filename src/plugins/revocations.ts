@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin'
 import { FeedHub } from '../domain/revocations/feed-hub.js'
-import { systemClock } from '../lib/clock.js'
 import { createRevocationMetrics } from './revocation-metrics.js'
 
 declare module 'fastify' {
@@ -23,7 +22,7 @@ export default fp(async function revocationsPlugin (fastify) {
   const metrics = createRevocationMetrics(fastify.metricsRegistry, () => hub)
   const hub: FeedHub = new FeedHub({
     db: fastify.db,
-    clock: systemClock,
+    clock: fastify.clock,
     windowSeconds: feedWindowSeconds(config.ACCESS_TOKEN_TTL),
     pollIntervalMs: config.REVOCATIONS_POLL_INTERVAL_MS,
     heartbeatMs: config.REVOCATIONS_HEARTBEAT_SECONDS * 1000,

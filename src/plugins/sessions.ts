@@ -3,7 +3,6 @@ import cookie from '@fastify/cookie'
 import type { LoginDeps } from '../domain/credentials/login.js'
 import type { SessionDeps } from '../domain/sessions/deps.js'
 import type { AccessTokenDeps } from '../domain/tokens/access-token.js'
-import { systemClock } from '../lib/clock.js'
 import { createSecretBox } from '../lib/secret-box.js'
 
 declare module 'fastify' {
@@ -20,7 +19,7 @@ export default fp(async function sessionsPlugin (fastify) {
   await fastify.register(cookie)
   const accessTokenDeps: AccessTokenDeps = {
     keys: fastify.keys,
-    clock: systemClock,
+    clock: fastify.clock,
     issuer: config.ISSUER,
     audience: config.AUDIENCE,
     ttlSeconds: config.ACCESS_TOKEN_TTL
@@ -28,7 +27,7 @@ export default fp(async function sessionsPlugin (fastify) {
   fastify.decorate('accessTokenDeps', accessTokenDeps)
   fastify.decorate('sessionDeps', {
     db: fastify.db,
-    clock: systemClock,
+    clock: fastify.clock,
     successorBox: createSecretBox(config.KEY_ENCRYPTION_SECRET ?? '', 'refresh-token-successor'),
     policy: { graceSeconds: config.REFRESH_REUSE_GRACE_SECONDS, idleSeconds: config.SESSION_IDLE_TTL },
     accessTokens: accessTokenDeps,
@@ -37,7 +36,7 @@ export default fp(async function sessionsPlugin (fastify) {
   })
   fastify.decorate('loginDeps', {
     db: fastify.db,
-    clock: systemClock,
+    clock: fastify.clock,
     throttle: { freeFailures: config.LOGIN_FAILURES_BEFORE_BACKOFF, maxBackoffSeconds: config.LOGIN_BACKOFF_MAX_SECONDS },
     hasher: fastify.passwordHasher
   })

@@ -7,7 +7,6 @@ import { readRevocations } from '../db/repositories/revocations.js'
 import { decodeCursor, encodeCursor, FEED_START, type FeedPosition } from '../domain/revocations/cursor.js'
 import type { FeedSink } from '../domain/revocations/feed-hub.js'
 import { validationFailed } from '../errors.js'
-import { systemClock } from '../lib/clock.js'
 import { sseComment, sseEvent, sseRetry } from '../lib/sse.js'
 import { feedWindowSeconds } from '../plugins/revocations.js'
 import { problemResponse } from '../schemas/common.js'
@@ -39,7 +38,7 @@ function etagMatches (request: FastifyRequest, etag: string): boolean {
 
 const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRoutes (fastify) {
   const windowSeconds = feedWindowSeconds(fastify.config.ACCESS_TOKEN_TTL)
-  const windowStart = (): Date => new Date(systemClock.now().getTime() - windowSeconds * 1000)
+  const windowStart = (): Date => new Date(fastify.clock.now().getTime() - windowSeconds * 1000)
 
   fastify.get('/revocations', {
     schema: {

@@ -11,7 +11,10 @@ t.test('rotation judges on the database\'s clock, audits grace hits, and never 5
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 10 }, { database })
   const user = await newUser(app)
   const context = { ip: '203.0.113.7', userAgent: 'second-tab/1.0' }
-  const skewed = (ms: number): typeof app.sessionDeps => ({ ...app.sessionDeps, clock: { now: () => new Date(Date.now() + ms) } })
+  // This instance's wall clock, running ahead of the others' (a test clock would be the time everywhere).
+  const skewed = (ms: number): typeof app.sessionDeps => ({
+    ...app.sessionDeps, clock: { now: () => new Date(Date.now() + ms), wall: true }
+  })
 
   t.test('an instance whose clock runs two days ahead does not find a fresh session idle', async (t) => {
     const first = await loginForTokens(app, user)

@@ -14,6 +14,8 @@ export interface RotationInput {
   /** When set, a cookie-delivery session is refused (`mismatch`): its token must not reach a body. */
   bodyDeliveryOnly: boolean
   auditId: string
+  /** The time to judge by; null: the database's clock (statement_timestamp()), shared by all instances. */
+  at: Date | null
   ip: string | null
   userAgent: string | null
 }
@@ -42,9 +44,10 @@ export interface RotationRow {
  *   returns the newest committed version, so a request that queued behind a rotation sees the
  *   token as spent and its successor's ciphertext, even though the statement's snapshot is older.
  * - `j` judges on the database's clock (statement_timestamp()), so instances with skewed clocks
- *   agree. A foreign client or a cookie session at the OAuth endpoint is refused before anything
- *   else: such a caller must learn nothing and spend nothing. A predecessor's ciphertext is
- *   cleared as soon as its successor is spent, so "ciphertext present" means "successor current".
+ *   agree, unless the caller passes the time (`at`: a test clock). A foreign client or a cookie
+ *   session at the OAuth endpoint is refused before anything else: such a caller must learn
+ *   nothing and spend nothing. A predecessor's ciphertext is cleared as soon as its successor is
+ *   spent, so "ciphertext present" means "successor current".
  * - the writes happen only for their verdict; the insert reads `spend` so that the old token is
  *   spent before the new one exists (one unspent token per session is a unique index).
  * Reuse is only reported: the caller revokes the family in its own transaction.
@@ -59,20 +62,22 @@ export async function rotateByHash (db: Kysely<Database>, input: RotationInput):
     ), t AS (
       SELECT id, spent_at, replaced_by, successor_ciphertext FROM refresh_tokens
       WHERE id = (SELECT id FROM presented) AND EXISTS (SELECT 1 FROM s) FOR UPDATE
+    ), clock AS (
+      SELECT COALESCE(${input.at}::timestamptz, statement_timestamp()) AS now
     ), j AS (
-      SELECT s.*, t.id AS token_id, t.spent_at, t.replaced_by, t.successor_ciphertext, statement_timestamp() AS now,
+      SELECT s.*, t.id AS token_id, t.spent_at, t.replaced_by, t.successor_ciphertext, clock.now,
         CASE
           WHEN ${input.clientId}::text IS NOT NULL AND s.client_id <> ${input.clientId}::text THEN 'mismatch'
           WHEN ${input.bodyDeliveryOnly}::boolean AND s.delivery <> 'body' THEN 'mismatch'
           WHEN s.revoked_at IS NOT NULL THEN 'revoked'
-          WHEN statement_timestamp() >= s.expires_at THEN 'expired'
-          WHEN statement_timestamp() >= s.last_used_at + ${input.idleSeconds}::integer * interval '1 second' THEN 'expired'
+          WHEN clock.now >= s.expires_at THEN 'expired'
+          WHEN clock.now >= s.last_used_at + ${input.idleSeconds}::integer * interval '1 second' THEN 'expired'
           WHEN t.spent_at IS NULL THEN 'rotate'
           WHEN ${input.graceSeconds}::integer > 0 AND t.successor_ciphertext IS NOT NULL
-            AND statement_timestamp() - t.spent_at <= ${input.graceSeconds}::integer * interval '1 second' THEN 'grace'
+            AND clock.now - t.spent_at <= ${input.graceSeconds}::integer * interval '1 second' THEN 'grace'
           ELSE 'reused'
         END AS verdict
-      FROM s JOIN t ON true
+      FROM s JOIN t ON true JOIN clock ON true
     ), spend AS (
       UPDATE refresh_tokens SET spent_at = j.now, replaced_by = ${input.next.id}::uuid,
         successor_ciphertext = ${input.next.ciphertext}

@@ -2,6 +2,7 @@ import { insertAuditEvent } from '../../db/repositories/audit-events.js'
 import { rotateByHash, type RotationRow } from '../../db/repositories/rotate-statement.js'
 import { revokeSessions } from '../../db/repositories/sessions.js'
 import { parseRoleList } from '../../db/repositories/user-roles.js'
+import { databaseTime } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import { signAccessToken } from '../tokens/access-token.js'
 import type { ResourceServer } from '../authorization/resources.js'
@@ -25,7 +26,7 @@ export interface RotationBinding {
 
 /**
  * Exchange a refresh token for a new pair, in one statement under the session's row lock
- * (see rotateByHash), judged on the database's clock:
+ * (see rotateByHash), judged on the database's clock (or a test clock):
  * - the session's unspent token is spent and replaced (rotation);
  * - the token just spent, within the grace window, gets the session's current token back;
  * - any other spent token revokes the whole session, and that revocation commits even though
@@ -53,6 +54,7 @@ export async function rotateRefreshToken (
     clientId: binding.clientId ?? null,
     bodyDeliveryOnly: binding.bodyDeliveryOnly === true,
     auditId: newId(),
+    at: databaseTime(deps.clock),
     ip: context.ip,
     userAgent: context.userAgent
   })
