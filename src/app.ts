@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import cookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/connect.js'
@@ -10,8 +11,9 @@ import corsPlugin from './plugins/cors.js'
 import credentialsPlugin from './plugins/credentials.js'
 import dbPlugin from './plugins/db.js'
 import docsPlugin from './plugins/docs.js'
-import errorsPlugin, { renderProblem } from './plugins/errors.js'
-import { AppError } from './errors.js'
+import errorsPlugin from './plugins/errors.js'
+import { validationFailed } from './errors.js'
+import { renderProblem } from './routes/wire/problem-json.js'
 import { BODY_LIMIT_BYTES, USER_AGENT_MAX_LENGTH } from './limits.js'
 import keysPlugin from './plugins/keys.js'
 import maintenancePlugin from './plugins/maintenance.js'
@@ -19,7 +21,7 @@ import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import revocationsPlugin from './plugins/revocations.js'
 import securityHeadersPlugin, { applySecurityHeaders } from './plugins/security-headers.js'
-import sessionsPlugin from './plugins/sessions.js'
+import servicesPlugin from './plugins/services.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health.js'
@@ -93,7 +95,8 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
     // Errors raised before routing (a malformed URL) skip hooks and the error handler.
     frameworkErrors: (error, request, reply) => {
       applySecurityHeaders(request, reply)
-      return renderProblem(reply, new AppError('validation_failed', error.code === 'FST_ERR_BAD_URL' ? 'The request URL is malformed' : 'The request is malformed'))
+      const detail = error.code === 'FST_ERR_BAD_URL' ? 'The request URL is malformed' : 'The request is malformed'
+      return renderProblem(reply, validationFailed(detail))
     }
   })
 
@@ -117,7 +120,8 @@ export function buildApp (opts: BuildAppOptions): FastifyInstance {
   app.register(metricsPlugin)
   app.register(rateLimitPlugin)
   app.register(keysPlugin)
-  app.register(sessionsPlugin)
+  app.register(cookie)
+  app.register(servicesPlugin)
   app.register(accessTokenGuardPlugin)
   app.register(maintenancePlugin)
   app.register(revocationsPlugin)

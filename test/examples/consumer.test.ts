@@ -46,7 +46,7 @@ for (const alg of ALGORITHMS) {
     await refused(bearer('not.a.jwt'), 'invalid_token', 'garbage')
     await refused(bearer(tamperPayload(session.accessToken, { sub: 'someone-else' })), 'invalid_token', 'tampered payload')
 
-    const deps = service.app.accessTokenDeps
+    const deps = service.app.services.wiring.accessTokens
     const subject = { sub: 'x', clientId: 'y' }
     await refused(bearer((await signAccessToken({ ...deps, audience: 'http://other.test' }, subject)).token), 'invalid_token', 'another audience')
     await refused(bearer((await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token), 'invalid_token', 'another issuer')

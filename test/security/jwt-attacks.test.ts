@@ -146,7 +146,7 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     await assertAccepted(t, genuine, 'the token from /auth/login')
     await assertAccepted(t, await sign(header(), claims(), serviceKey), 'SignJWT with the service key, typ at+jwt and the full claim set')
     await assertAccepted(t, await signRaw(JSON.stringify(header()), JSON.stringify(claims()), serviceKey), 'the hand-made ES256 JWS with the service key')
-    await assertAccepted(t, (await signAccessToken(app.accessTokenDeps, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token, 'signAccessToken with the app\'s own deps')
+    await assertAccepted(t, (await signAccessToken(app.services.wiring.accessTokens, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token, 'signAccessToken with the app\'s own deps')
   })
 
   const attacks: Attack[] = [
@@ -287,12 +287,12 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     { name: 'the payload not JSON', forged: async () => await signRaw(JSON.stringify(header()), 'not json', serviceKey) },
     {
       name: 'signed by the service for another audience (signAccessToken)',
-      forged: async () => (await signAccessToken({ ...app.accessTokenDeps, audience: 'http://other.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token,
-      control: async () => (await signAccessToken(app.accessTokenDeps, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
+      forged: async () => (await signAccessToken({ ...app.services.wiring.accessTokens, audience: 'http://other.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token,
+      control: async () => (await signAccessToken(app.services.wiring.accessTokens, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
     },
     {
       name: 'signed by the service for another issuer (signAccessToken)',
-      forged: async () => (await signAccessToken({ ...app.accessTokenDeps, issuer: 'http://other-issuer.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
+      forged: async () => (await signAccessToken({ ...app.services.wiring.accessTokens, issuer: 'http://other-issuer.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
     },
 
     // shape

@@ -12,8 +12,8 @@ t.test('rotation judges on the database\'s clock, audits grace hits, and never 5
   const user = await newUser(app)
   const context = { ip: '203.0.113.7', userAgent: 'second-tab/1.0' }
   // This instance's wall clock, running ahead of the others' (a test clock would be the time everywhere).
-  const skewed = (ms: number): typeof app.sessionDeps => ({
-    ...app.sessionDeps, clock: { now: () => new Date(Date.now() + ms), wall: true }
+  const skewed = (ms: number): typeof app.services.wiring.sessions => ({
+    ...app.services.wiring.sessions, clock: { now: () => new Date(Date.now() + ms), wall: true }
   })
 
   t.test('an instance whose clock runs two days ahead does not find a fresh session idle', async (t) => {
@@ -37,7 +37,7 @@ t.test('rotation judges on the database\'s clock, audits grace hits, and never 5
   t.test('each grace hit is audited with the presenter\'s address and user agent', async (t) => {
     const first = await loginForTokens(app, user)
     tokensOf(await refreshWithBody(app, first.refreshToken), 'rotate')
-    const retry = await rotateRefreshToken(app.sessionDeps, first.refreshToken, context)
+    const retry = await rotateRefreshToken(app.services.wiring.sessions, first.refreshToken, context)
     t.equal(retry.kind, 'rotated')
     const request = { refreshToken: first.refreshToken }
     const headers = { 'user-agent': 'third-tab/2.0' }

@@ -250,8 +250,12 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
     // A second instance whose clock lags (or a login that read the clock, then waited for the
     // lock while another login committed): its session is created "before" the earlier one.
     const lagging = { now: () => new Date(Date.now() - 2000) }
-    const later = await startSession({ ...single.sessionDeps, clock: lagging }, {
-      userId: user.id, clientId: 'first-party', delivery: 'body', context: { ip: '127.0.0.1', userAgent: 'lagging-instance' }
+    const later = await startSession({ ...single.services.wiring.sessions, clock: lagging }, {
+      userId: user.id,
+      clientId: 'first-party',
+      delivery: 'body',
+      context: { ip: '127.0.0.1', userAgent: 'lagging-instance' },
+      audit: 'login_succeeded'
     })
     const refreshed = await refreshWithBody(single, later.refreshToken)
     t.equal(refreshed.statusCode, 200, `the session just handed out works (${refreshed.body.slice(0, 120)})`)

@@ -60,14 +60,14 @@ async function forgeriesFor (app: FastifyInstance, alg: Algorithm, victim: Logge
     { name: 'the real kid, signed by an attacker key', authorization: withToken(async () => await signWith({ alg, kid, typ: 'at+jwt' }, claims, attacker.privateKey)) },
     { name: 'a tampered payload (sub changed)', authorization: withToken(async () => tamperPayload(genuine, { sub: '00000000-0000-7000-8000-000000000000' })) },
     { name: 'a tampered payload (exp extended)', authorization: withToken(async () => tamperPayload(genuine, { exp: Number(claims.exp) + 86_400 })) },
-    { name: 'an expired token', authorization: withToken(async () => (await signAccessToken({ ...app.accessTokenDeps, clock: hourAgo }, subject)).token) },
-    { name: 'a wrong issuer', authorization: withToken(async () => (await signAccessToken({ ...app.accessTokenDeps, issuer: 'http://evil.test' }, subject)).token) },
-    { name: 'a wrong audience', authorization: withToken(async () => (await signAccessToken({ ...app.accessTokenDeps, audience: 'http://other-api.test' }, subject)).token) },
+    { name: 'an expired token', authorization: withToken(async () => (await signAccessToken({ ...app.services.wiring.accessTokens, clock: hourAgo }, subject)).token) },
+    { name: 'a wrong issuer', authorization: withToken(async () => (await signAccessToken({ ...app.services.wiring.accessTokens, issuer: 'http://evil.test' }, subject)).token) },
+    { name: 'a wrong audience', authorization: withToken(async () => (await signAccessToken({ ...app.services.wiring.accessTokens, audience: 'http://other-api.test' }, subject)).token) },
     { name: 'typ JWT instead of at+jwt', authorization: withToken(async () => await signWith({ alg, kid: signing.kid, typ: 'JWT' }, claims, signing.key)) },
     { name: 'no typ', authorization: withToken(async () => await signWith({ alg, kid: signing.kid }, claims, signing.key)) },
     { name: 'a missing jti', authorization: withToken(async () => await signWith({ alg, kid: signing.kid, typ: 'at+jwt' }, { ...claims, jti: undefined }, signing.key)) },
-    { name: 'a session that does not exist', authorization: withToken(async () => (await signAccessToken(app.accessTokenDeps, { ...subject, sid: '00000000-0000-7000-8000-000000000000' })).token) },
-    { name: 'a validly signed token without sid whose sub is no user', authorization: withToken(async () => (await signAccessToken(app.accessTokenDeps, { sub: '00000000-0000-7000-8000-000000000001', clientId: 'svc-reports' })).token) },
+    { name: 'a session that does not exist', authorization: withToken(async () => (await signAccessToken(app.services.wiring.accessTokens, { ...subject, sid: '00000000-0000-7000-8000-000000000000' })).token) },
+    { name: 'a validly signed token without sid whose sub is no user', authorization: withToken(async () => (await signAccessToken(app.services.wiring.accessTokens, { sub: '00000000-0000-7000-8000-000000000001', clientId: 'svc-reports' })).token) },
     { name: 'a jku header pointing elsewhere, attacker-signed', authorization: withToken(async () => await signWith({ alg, kid: 'attacker', typ: 'at+jwt', jku: 'http://evil.test/jwks.json' }, claims, attacker.privateKey)) },
     { name: 'an x5u header pointing elsewhere, attacker-signed', authorization: withToken(async () => await signWith({ alg, kid: 'attacker', typ: 'at+jwt', x5u: 'http://evil.test/cert.pem' }, claims, attacker.privateKey)) },
     { name: 'an embedded jwk header, attacker-signed', authorization: withToken(async () => await signWith({ alg, typ: 'at+jwt', jwk: attackerJwk }, claims, attacker.privateKey)) },
@@ -101,7 +101,7 @@ for (const alg of ALGORITHMS) {
     })
 
     t.test('positive control: a token signed through the same test path with the real deps answers 200', async (t) => {
-      const { token } = await signAccessToken(app.accessTokenDeps, { sub: victim.user.id, clientId: FIRST_PARTY_CLIENT_ID, sid: victim.sessionId })
+      const { token } = await signAccessToken(app.services.wiring.accessTokens, { sub: victim.user.id, clientId: FIRST_PARTY_CLIENT_ID, sid: victim.sessionId })
       t.equal((await getMe(app, bearer(token))).statusCode, 200)
       const resigned = await signWith({ alg, kid: app.keys.signingKey().kid, typ: 'at+jwt' }, decodeJwt(victim.accessToken), app.keys.signingKey().key)
       t.equal((await getMe(app, bearer(resigned))).statusCode, 200, 'jose SignJWT with the current key and typ at+jwt is accepted')

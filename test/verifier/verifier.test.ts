@@ -37,7 +37,7 @@ t.test('a valid access token verifies, offline: no request per verification', as
 t.test('forged, tampered, expired, foreign and mistyped tokens are invalid_token', async (t) => {
   const verifier = await kit(t, service)
   const session = await newSession(issuer)
-  const deps = app.accessTokenDeps
+  const deps = app.services.wiring.accessTokens
   const subject = { sub: 'someone', sid: session.sessionId, clientId: 'first-party' }
   const attacker = await generateKeyPair('ES256')
   const claims = { iss: issuer, aud: KIT_AUDIENCE, sub: 'someone', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findResourceServer, upsertResourceServer } from '../../db/repositories/resource-servers.js'
-import { AppError, OperatorError } from '../../errors.js'
+import { invalidTarget, OperatorError } from '../../errors.js'
 
 /** A registered resource server (RFC 8707): the `aud` of the tokens minted for it. */
 export interface ResourceServer {
@@ -33,8 +33,6 @@ export function resourceUriProblem (raw: string): string | undefined {
   if (!SCHEME.test(raw) || NOT_IN_A_URI.test(raw) || !URL.canParse(raw)) return 'resource must be an absolute URI'
   return undefined
 }
-
-const invalidTarget = (detail: string): AppError => new AppError('invalid_target', detail)
 
 /**
  * The registered resource a request names, `undefined` when it names none (the token is then for

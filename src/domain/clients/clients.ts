@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findActiveOAuthClient, insertOAuthClient, type OAuthClientRow } from '../../db/repositories/oauth-clients.js'
+import { invalidClient } from '../../errors.js'
 import { randomToken } from '../../lib/random.js'
 import { splitScopes, type ResourceServer } from '../authorization/resources.js'
 
@@ -13,6 +14,9 @@ export interface ServiceClient {
   scope: string | null
 }
 
+/** Client credentials as a request presented them (RFC 6749 §2.3.1): HTTP Basic or the body. */
+export interface ClientCredentials { clientId: string, clientSecret: string | undefined, via: 'basic' | 'body' }
+
 const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest()
 // Compared against when the client id is unknown, so unknown ids and wrong secrets cost the same.
 const DUMMY_HASH = hashSecret('no such client')
@@ -21,7 +25,9 @@ const DUMMY_HASH = hashSecret('no such client')
  * Register a service client for client_credentials. The secret has 256 bits of entropy, so its
  * SHA-256 is what is stored (argon2 would add nothing but latency); it is returned only here.
  */
-export async function createServiceClient (db: Kysely<Database>, input: { name?: string, scope?: string }): Promise<{ clientId: string, clientSecret: string }> {
+export async function createServiceClient (
+  db: Kysely<Database>, input: { name?: string, scope?: string }
+): Promise<{ clientId: string, clientSecret: string }> {
   const clientId = `svc_${randomToken(12)}`
   const clientSecret = randomToken(32)
   await insertOAuthClient(db, {
@@ -34,7 +40,9 @@ export async function createServiceClient (db: Kysely<Database>, input: { name?:
 }
 
 /** The client if the id exists, is not revoked and the secret matches (compared in constant time). */
-export async function authenticateServiceClient (db: Kysely<Database>, clientId: string, clientSecret: string): Promise<ServiceClient | undefined> {
+export async function authenticateServiceClient (
+  db: Kysely<Database>, clientId: string, clientSecret: string
+): Promise<ServiceClient | undefined> {
   const plausible = clientId.length <= 128 && !/[\p{Cc}\p{Cs}]/u.test(clientId)
   const row: OAuthClientRow | undefined = plausible ? await findActiveOAuthClient(db, clientId) : undefined
   const expected = row === undefined ? DUMMY_HASH : Buffer.from(row.secret_hash, 'base64url')
@@ -57,4 +65,27 @@ export function grantedScope (
   if (requested === undefined || requested.trim() === '') return allowed.join(' ')
   const asked = splitScopes(requested)
   return asked.every((scope) => allowed.includes(scope)) ? asked.join(' ') : undefined
+}
+
+/** Authenticate a confidential service client, or fail with 401 invalid_client. */
+export async function requireServiceClient (
+  db: Kysely<Database>, credentials: ClientCredentials | undefined
+): Promise<ServiceClient> {
+  if (credentials?.clientSecret === undefined) {
+    throw invalidClient('Client authentication is required', credentials?.via !== 'body')
+  }
+  const client = await authenticateServiceClient(db, credentials.clientId, credentials.clientSecret)
+  if (client === undefined) throw invalidClient('Unknown client or wrong secret', credentials.via === 'basic')
+  return client
+}
+
+/**
+ * Public clients (the first-party SPA, mobile apps) send no secret and need none; a client that
+ * does present a secret must get it right. The authenticated client's id, if any.
+ */
+export async function authenticateClientIfPresented (
+  db: Kysely<Database>, credentials: ClientCredentials | undefined
+): Promise<string | undefined> {
+  if (credentials?.clientSecret === undefined) return undefined
+  return (await requireServiceClient(db, credentials)).clientId
 }

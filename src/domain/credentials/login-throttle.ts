@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   admitLoginAttempt as admitAttempt, settleLoginAttempt as settleAttempt, type AttemptResult, type ThrottleKey
 } from '../../db/repositories/login-throttles.js'
-import { AppError } from '../../errors.js'
+import { rateLimited, type AppError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 
 export interface LoginThrottlePolicy {
@@ -94,9 +94,7 @@ export async function checkThrottled (
 
 function throttled (blockedUntil: Date | null, now: Date): AppError {
   const retryAfter = Math.max(1, Math.ceil(((blockedUntil ?? now).getTime() - now.getTime()) / 1000))
-  return new AppError('rate_limited', 'Too many failed attempts for this account; try again later', {
-    headers: { 'retry-after': String(retryAfter) }
-  })
+  return rateLimited('Too many failed attempts for this account; try again later', retryAfter)
 }
 
 export function throttleKey (email: string, ip: string | null): ThrottleKey {

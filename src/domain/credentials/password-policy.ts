@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common'
-import { AppError } from '../../errors.js'
+import { weakPassword } from '../../errors.js'
 
 /** How many of the most common passwords are refused; ASVS 5.0 6.2.4 asks for at least 3,000. */
 export const COMMON_PASSWORDS_REFUSED = 10_000
@@ -19,7 +19,7 @@ export function createPasswordPolicy (refused = COMMON_PASSWORDS_REFUSED): Passw
     assertAcceptable (password, email) {
       const folded = password.toLowerCase()
       if (common.has(folded) || folded === email) {
-        throw new AppError('weak_password', 'This password is too common; choose one that is harder to guess')
+        throw weakPassword()
       }
     }
   }

@@ -1,5 +1,5 @@
-import { AppError } from '../../errors.js'
-import type { RequestContext } from '../sessions/deps.js'
+import { isRefusal } from '../../errors.js'
+import type { RequestContext } from '../request-context.js'
 import { revokeSessionOfRefreshToken, revokeUserSession, type RevocationDeps } from '../sessions/revocation.js'
 import { verifyAccessToken, type AccessTokenDeps } from '../tokens/access-token.js'
 
@@ -20,7 +20,7 @@ export async function revokeByToken (deps: TokenRevocationDeps, token: string, c
   }
   const claims = await verifyAccessToken(deps.accessTokens, token).catch((error: unknown) => {
     // A token that does not verify is simply not revocable; a failing database is still a 503.
-    if (error instanceof AppError && error.code === 'invalid_token') return undefined
+    if (isRefusal(error, 'invalid_token')) return undefined
     throw error
   })
   if (claims?.sid === undefined) return undefined

@@ -1,3 +1,5 @@
+import { sessionEnd, type SessionTimes } from './liveness.js'
+
 /**
  * The refresh policy as a pure function: given the presented token, its session and the clock,
  * what happens? Every rule is one line with its reason, and the whole table is tested.
@@ -18,11 +20,8 @@ export interface PresentedToken {
   successorIsCurrent: boolean
 }
 
-export interface SessionState {
-  revokedAt: Date | null
-  expiresAt: Date
-  lastUsedAt: Date
-}
+/** The session's times, as the policy table reads them. */
+export type SessionState = SessionTimes
 
 export type RefreshVerdict =
   | { kind: 'rotate' }
@@ -31,13 +30,13 @@ export type RefreshVerdict =
   | { kind: 'revoked' }
   | { kind: 'expired', reason: 'absolute' | 'idle' }
 
-export function judgeRefresh (token: PresentedToken, session: SessionState, now: Date, policy: RefreshPolicy): RefreshVerdict {
-  // A revoked session (logout, password change, earlier reuse) accepts nothing, not even in grace.
-  if (session.revokedAt !== null) return { kind: 'revoked' }
-  // Rotation never extends a session past its absolute lifetime.
-  if (now >= session.expiresAt) return { kind: 'expired', reason: 'absolute' }
-  // A session nobody refreshed for the idle timeout ends, even if its absolute lifetime remains.
-  if (now.getTime() >= session.lastUsedAt.getTime() + policy.idleSeconds * 1000) return { kind: 'expired', reason: 'idle' }
+export function judgeRefresh (
+  token: PresentedToken, session: SessionTimes, now: Date, policy: RefreshPolicy
+): RefreshVerdict {
+  // An ended session accepts nothing: revoked (not even in grace), past its end, or idle.
+  const ended = sessionEnd(session, now, policy.idleSeconds)
+  if (ended === 'revoked') return { kind: 'revoked' }
+  if (ended !== undefined) return { kind: 'expired', reason: ended }
   // The session's one unspent token: the normal case.
   if (token.spentAt === null) return { kind: 'rotate' }
   // The token just spent, again, within the grace window: a lost response or a second tab, not a

@@ -4,7 +4,7 @@ import { insertAuditEvent, type AuditEventType } from '../../db/repositories/aud
 import { findRefreshTokenByHash } from '../../db/repositories/refresh-tokens.js'
 import { findSessionById, revokeSessions, revokeSessionsOfUser } from '../../db/repositories/sessions.js'
 import type { Clock } from '../../lib/clock.js'
-import type { RequestContext } from './deps.js'
+import type { RequestContext } from '../request-context.js'
 import { hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
 
 export interface RevocationDeps { db: Kysely<Database>, clock: Clock }

@@ -4,10 +4,10 @@ import { revokeSessions } from '../../db/repositories/sessions.js'
 import { parseRoleList } from '../../db/repositories/user-roles.js'
 import { databaseTime } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
-import { signAccessToken } from '../tokens/access-token.js'
 import type { ResourceServer } from '../authorization/resources.js'
-import { accessTokenDepsFor } from './access-cap.js'
-import type { IssuedTokens, RequestContext, SessionDeps } from './deps.js'
+import type { RequestContext } from '../request-context.js'
+import type { SessionDeps } from './deps.js'
+import { issueTokens, type IssuedTokens } from './issue-tokens.js'
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
 
 export type RotationOutcome =
@@ -48,7 +48,9 @@ export async function rotateRefreshToken (
   const row = await rotateByHash(deps.db, {
     tokenHash: hashRefreshToken(presented),
     // Sealed for the grace window, bound to the successor's id (the spent row's replaced_by).
-    next: { id: nextId, tokenHash: next.tokenHash, ciphertext: deps.successorBox.seal(next.token, successorAad(nextId)) },
+    next: {
+      id: nextId, tokenHash: next.tokenHash, ciphertext: deps.successorBox.seal(next.token, successorAad(nextId))
+    },
     graceSeconds: deps.policy.graceSeconds,
     idleSeconds: deps.policy.idleSeconds,
     clientId: binding.clientId ?? null,
@@ -69,8 +71,9 @@ export async function rotateRefreshToken (
     case 'grace': {
       const current = openSuccessor(deps, row.successor_ciphertext, row.successor_id)
       // A ciphertext this instance cannot open (KEY_ENCRYPTION_SECRET changed during a rolling
-      // deploy, a corrupted row, a ciphertext copied from another row) is not evidence of theft, so the family is spared; the caller
-      // simply gets nothing, while the tab that won the race keeps the live token.
+      // deploy, a corrupted row, a ciphertext copied from another row) is not evidence of theft, so
+      // the family is spared; the caller simply gets nothing, while the tab that won the race keeps
+      // the live token.
       if (current === undefined) return { kind: 'invalid' }
       return { kind: 'rotated', tokens: await issueFor(deps, row, current, resource), grace: true }
     }
@@ -83,7 +86,8 @@ export async function rotateRefreshToken (
 async function revokeFamily (deps: SessionDeps, row: RotationRow, context: RequestContext): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     await revokeSessions(trx, [row.session_id], row.now, 'reuse_detected')
-    await insertAuditEvent(trx, { type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context }, row.now)
+    const event = { type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context } as const
+    await insertAuditEvent(trx, event, row.now)
   })
 }
 
@@ -102,21 +106,14 @@ function openSuccessor (deps: SessionDeps, sealed: string | null, successorId: s
 async function issueFor (
   deps: SessionDeps, row: RotationRow, refreshToken: string, resource: ResourceServer | undefined
 ): Promise<IssuedTokens> {
-  const subject = {
-    sub: row.user_id,
-    sid: row.session_id,
-    clientId: row.client_id,
-    scope: row.scope ?? undefined,
-    roles: parseRoleList(row.roles)
-  }
-  const access = await signAccessToken(accessTokenDepsFor(deps.accessTokens, resource, row.expires_at), subject)
-  return {
-    accessToken: access.token,
-    expiresIn: access.expiresIn,
-    refreshToken,
-    refreshExpiresIn: Math.max(0, Math.floor((row.expires_at.getTime() - row.now.getTime()) / 1000)),
-    sessionId: row.session_id,
+  const session = {
+    id: row.session_id,
     userId: row.user_id,
-    delivery: row.delivery
+    clientId: row.client_id,
+    delivery: row.delivery,
+    scope: row.scope ?? undefined,
+    roles: parseRoleList(row.roles),
+    expiresAt: row.expires_at
   }
+  return await issueTokens(deps, session, refreshToken, resource, row.now)
 }

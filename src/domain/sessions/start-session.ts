@@ -1,13 +1,13 @@
-import { insertAuditEvent } from '../../db/repositories/audit-events.js'
+import { insertAuditEvent, type AuditEventType } from '../../db/repositories/audit-events.js'
 import { insertRefreshToken } from '../../db/repositories/refresh-tokens.js'
 import { findLiveSessionsOfUser, insertSession, revokeSessions } from '../../db/repositories/sessions.js'
 import { findRolesOfUser } from '../../db/repositories/user-roles.js'
 import { addSeconds } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
-import { signAccessToken } from '../tokens/access-token.js'
 import type { ResourceServer } from '../authorization/resources.js'
-import { accessTokenDepsFor } from './access-cap.js'
-import type { Delivery, IssuedTokens, RequestContext, SessionDeps } from './deps.js'
+import type { RequestContext } from '../request-context.js'
+import type { SessionDeps } from './deps.js'
+import { issueTokens, type Delivery, type IssuedTokens } from './issue-tokens.js'
 import { isSessionLive } from './liveness.js'
 import { generateRefreshToken } from './refresh-token.js'
 
@@ -19,6 +19,8 @@ export interface StartSessionInput {
   /** The resource the access token is for (already resolved); none means this service's AUDIENCE. */
   resource?: ResourceServer
   context: RequestContext
+  /** The audit event that records the start (written in the same transaction as the session). */
+  audit: AuditEventType
 }
 
 /**
@@ -54,21 +56,14 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
       const excess = others.slice(deps.maxSessionsPerUser - 1).map((session) => session.id)
       const revoked = await revokeSessions(trx, excess, now, 'session_limit')
       for (const id of revoked) {
-        await insertAuditEvent(trx, { type: 'session_revoked', userId: input.userId, sessionId: id, ...input.context, detail: { reason: 'session_limit' } }, now)
+        const event = { type: 'session_revoked', userId: input.userId, sessionId: id, ...input.context } as const
+        await insertAuditEvent(trx, { ...event, detail: { reason: 'session_limit' } }, now)
       }
     }
-    await insertAuditEvent(trx, { type: 'login_succeeded', userId: input.userId, sessionId, clientId: input.clientId, ...input.context }, now)
+    const started = { type: input.audit, userId: input.userId, sessionId, clientId: input.clientId, ...input.context }
+    await insertAuditEvent(trx, started, now)
     return await findRolesOfUser(trx, input.userId)
   })
-  const subject = { sub: input.userId, sid: sessionId, clientId: input.clientId, scope: input.scope, roles }
-  const access = await signAccessToken(accessTokenDepsFor(deps.accessTokens, input.resource, sessionEnd), subject)
-  return {
-    accessToken: access.token,
-    expiresIn: access.expiresIn,
-    refreshToken: refresh.token,
-    refreshExpiresIn: deps.sessionTtlSeconds,
-    sessionId,
-    userId: input.userId,
-    delivery: input.delivery
-  }
+  const session = { ...input, id: sessionId, scope: input.scope, roles, expiresAt: sessionEnd }
+  return await issueTokens(deps, session, refresh.token, input.resource, now)
 }

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors.js'
+import { invalidToken, type AppError } from '../../errors.js'
 import { epochSeconds, type Clock } from '../../lib/clock.js'
 import { newId } from '../../lib/random.js'
 import type { KeyStore } from '../keys/key-store.js'
@@ -144,9 +144,3 @@ const rejection = (code: string): { code: string } => ({ code })
 
 const notForThisService = (): AppError =>
   invalidToken('The access token is not valid for this service', rejection('ERR_JWT_CLAIM_VALIDATION_FAILED'))
-
-export const invalidToken = (detail: string, cause?: unknown): AppError =>
-  new AppError('invalid_token', detail, {
-    cause,
-    headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail}"` }
-  })

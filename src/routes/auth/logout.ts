@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { revokeAllUserSessions, revokeSessionOfRefreshToken, revokeUserSession } from '../../domain/sessions/revocation.js'
-import { invalidToken } from '../../domain/tokens/access-token.js'
+import { invalidToken } from '../../errors.js'
 import { bearerToken } from '../../plugins/access-token-guard.js'
 import { requestContext } from '../request-context.js'
 import { problemResponse } from '../../schemas/common.js'
@@ -9,15 +8,15 @@ import { RefreshBody } from './refresh.js'
 import { clearRefreshCookie, presentedRefreshToken, treatMissingBodyAsEmpty } from './token-response.js'
 
 const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fastify) {
-  const deps = { db: fastify.db, clock: fastify.sessionDeps.clock }
-
   fastify.post('/logout', {
     preValidation: treatMissingBodyAsEmpty,
     schema: {
       tags: ['auth'],
       operationId: 'logout',
       summary: 'End the current session',
-      description: 'Authenticated by the refresh token (cookie or body) or by an access token. The session is revoked and the cookie cleared. An unknown or already revoked refresh token still answers 204: the caller is logged out either way.',
+      description: 'Authenticated by the refresh token (cookie or body) or by an access token. The session is ' +
+        'revoked and the cookie cleared. An unknown or already revoked refresh token still answers 204: the caller ' +
+        'is logged out either way.',
       security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
       body: RefreshBody,
       response: {
@@ -29,14 +28,12 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
     }
   }, async (request, reply) => {
     const presented = presentedRefreshToken(request, fastify.config)
-    if (presented !== undefined) {
-      await revokeSessionOfRefreshToken(deps, presented.token, 'logout', requestContext(request))
-    } else {
+    if (presented === undefined) {
       if (bearerToken(request) === undefined) throw invalidToken('A refresh token or an access token is required')
       await fastify.requireAccessToken(request)
-      const caller = request.caller!
-      await revokeUserSession(deps, caller.sub, caller.sid, 'logout', requestContext(request))
     }
+    const target = presented === undefined ? { caller: request.caller! } : { refreshToken: presented.token }
+    await fastify.services.logout(target, requestContext(request))
     clearRefreshCookie(reply, fastify.config)
     return await reply.code(204).send()
   })
@@ -51,7 +48,7 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
       response: { 204: NoContent, ...bearerErrors }
     }
   }, async (request, reply) => {
-    await revokeAllUserSessions(deps, request.caller!.sub, 'logout_all', requestContext(request))
+    await fastify.services.logoutAll(request.caller!, requestContext(request))
     clearRefreshCookie(reply, fastify.config)
     return await reply.code(204).send()
   })

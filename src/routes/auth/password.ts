@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { changePassword } from '../../domain/credentials/change-password.js'
 import { requestContext } from '../request-context.js'
 import { Password, problemResponse } from '../../schemas/common.js'
 import { commonErrors, NoContent } from './errors.js'
 
-const PasswordBody = Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false })
+const PasswordBody = Type.Object({ currentPassword: Password, newPassword: Password }, {
+  additionalProperties: false
+})
 
 const passwordRoute: FastifyPluginAsyncTypebox = async function passwordRoute (fastify) {
   fastify.post('/password', {
@@ -22,23 +23,12 @@ const passwordRoute: FastifyPluginAsyncTypebox = async function passwordRoute (f
         ...commonErrors,
         400: problemResponse('validation_failed or weak_password (the new password)'),
         401: problemResponse('invalid_token, or invalid_credentials when the current password is wrong'),
-        429: problemResponse('rate_limited: too many attempts from this IP or wrong current passwords for this account')
+        429: problemResponse(
+          'rate_limited: too many attempts from this IP or wrong current passwords for this account')
       }
     }
   }, async (request, reply) => {
-    const caller = request.caller!
-    await changePassword({
-      db: fastify.db,
-      clock: fastify.sessionDeps.clock,
-      passwordPolicy: fastify.passwordPolicy,
-      hasher: fastify.passwordHasher,
-      throttle: fastify.loginDeps.throttle
-    }, {
-      userId: caller.sub,
-      currentSessionId: caller.sid,
-      currentPassword: request.body.currentPassword,
-      newPassword: request.body.newPassword
-    }, requestContext(request))
+    await fastify.services.changePassword(request.caller!, request.body, requestContext(request))
     return await reply.code(204).send()
   })
 }

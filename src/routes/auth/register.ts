@@ -1,6 +1,5 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { registerUser } from '../../domain/credentials/register.js'
 import { Email, Password, problemResponse } from '../../schemas/common.js'
 
 const RegisterBody = Type.Object({ email: Email, password: Password }, {
@@ -16,7 +15,8 @@ const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (f
       operationId: 'register',
       security: [],
       summary: 'Create an account',
-      description: 'Emails are trimmed and lowercased; passwords are 8 to 1024 characters after NFKC and must not be among the most common passwords.',
+      description: 'Emails are trimmed and lowercased; passwords are 8 to 1024 characters after NFKC and must not ' +
+        'be among the most common passwords.',
       body: RegisterBody,
       response: {
         201: Type.Object({ user: Type.Ref('User') }),
@@ -29,8 +29,7 @@ const registerRoute: FastifyPluginAsyncTypebox = async function registerRoute (f
       }
     }
   }, async (request, reply) => {
-    const user = await registerUser({ db: fastify.db, passwordPolicy: fastify.passwordPolicy, hasher: fastify.passwordHasher }, request.body)
-    return await reply.code(201).send({ user })
+    return await reply.code(201).send({ user: await fastify.services.register(request.body) })
   })
 }
 

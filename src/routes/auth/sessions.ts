@@ -1,9 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { findLiveSessionsOfUser } from '../../db/repositories/sessions.js'
-import { isSessionLive } from '../../domain/sessions/liveness.js'
-import { revokeUserSession } from '../../domain/sessions/revocation.js'
-import { AppError } from '../../errors.js'
+import { notFound } from '../../errors.js'
 import { requestContext } from '../request-context.js'
 import { problemResponse } from '../../schemas/common.js'
 import { bearerErrors, NoContent } from './errors.js'
@@ -18,11 +15,7 @@ const Session = Type.Object({
   current: Type.Boolean({ description: 'True for the session of the access token making this request' })
 }, { additionalProperties: false })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes (fastify) {
-  const deps = { db: fastify.db, clock: fastify.sessionDeps.clock }
-
   fastify.get('/sessions', {
     preHandler: fastify.requireAccessToken,
     schema: {
@@ -32,22 +25,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
       security: [{ bearerAuth: [] }],
       response: { 200: Type.Object({ sessions: Type.Array(Session) }), ...bearerErrors }
     }
-  }, async (request) => {
-    const caller = request.caller!
-    const now = deps.clock.now()
-    const sessions = (await findLiveSessionsOfUser(fastify.db, caller.sub, now))
-      .filter((session) => isSessionLive(session, now, fastify.config.SESSION_IDLE_TTL))
-      .map((session) => ({
-        id: session.id,
-        createdAt: session.created_at.toISOString(),
-        lastUsedAt: session.last_used_at.toISOString(),
-        expiresAt: session.expires_at.toISOString(),
-        userAgent: session.user_agent,
-        ip: session.ip,
-        current: session.id === caller.sid
-      }))
-    return { sessions }
-  })
+  }, async (request) => ({ sessions: await fastify.services.listSessions(request.caller!) }))
 
   fastify.delete('/sessions/:id', {
     preHandler: fastify.requireAccessToken,
@@ -60,10 +38,9 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
       response: { 204: NoContent, ...bearerErrors, 404: problemResponse('not_found: no such session among yours') }
     }
   }, async (request, reply) => {
-    const { id } = request.params
     // Another user's session and no session at all look the same: nothing to learn by probing.
-    const revoked = UUID.test(id) && await revokeUserSession(deps, request.caller!.sub, id.toLowerCase(), 'session_revoked', requestContext(request))
-    if (!revoked) throw new AppError('not_found', 'No such session')
+    const outcome = await fastify.services.revokeSession(request.caller!, request.params.id, requestContext(request))
+    if (outcome === 'not_found') throw notFound('No such session')
     return await reply.code(204).send()
   })
 }

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Config } from '../../config.js'
-import type { IssuedTokens } from '../../domain/sessions/deps.js'
-import { AppError } from '../../errors.js'
+import type { IssuedTokens } from '../../domain/sessions/issue-tokens.js'
+import { csrfRejected, validationFailed } from '../../errors.js'
 import { countCookies } from '../../lib/cookie-count.js'
 
 export const REFRESH_COOKIE = 'refresh_token'
@@ -60,7 +60,7 @@ export function clearRefreshCookie (reply: FastifyReply, config: Config): void {
 export function presentedRefreshToken (request: FastifyRequest, config: Config): { token: string, via: 'body' | 'cookie' } | undefined {
   // Checked before anything else, so that neither cookie is spent or cleared.
   if (countCookies(request.headers.cookie, REFRESH_COOKIE) > 1) {
-    throw new AppError('validation_failed', `The request carries more than one ${REFRESH_COOKIE} cookie`)
+    throw validationFailed(`The request carries more than one ${REFRESH_COOKIE} cookie`)
   }
   const fromBody = (request.body as { refreshToken?: unknown } | undefined)?.refreshToken
   if (typeof fromBody === 'string') return { token: fromBody, via: 'body' }
@@ -73,11 +73,11 @@ export function presentedRefreshToken (request: FastifyRequest, config: Config):
 export function assertAllowedOrigin (request: FastifyRequest, config: Config): void {
   const origin = request.headers.origin
   if (origin !== undefined && !config.ALLOWED_ORIGINS.includes(origin)) {
-    throw new AppError('csrf_rejected', 'Cookie-authenticated requests from this origin are not allowed')
+    throw csrfRejected('Cookie-authenticated requests from this origin are not allowed')
   }
   // Not every client sends Origin; a browser that omits it still says when the request is cross-site.
   if (origin === undefined && request.headers['sec-fetch-site'] === 'cross-site') {
-    throw new AppError('csrf_rejected', 'Cross-site cookie-authenticated requests are not allowed')
+    throw csrfRejected('Cross-site cookie-authenticated requests are not allowed')
   }
 }
 

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { revokeByToken } from '../../domain/revocations/revoke-token.js'
-import { AppError } from '../../errors.js'
+import { invalidRequest } from '../../errors.js'
 import { requestContext } from '../request-context.js'
-import { authenticateClientIfPresented } from './client-auth.js'
+import { presentedClientCredentials } from './client-auth.js'
 import { OAUTH_CONSUMES, OAuthParam, OAuthTokenParam, oauthBody, oauthErrorResponse } from './schemas.js'
 
-const RevokeBody = oauthBody({ token: OAuthTokenParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam })
+const RevokeBody = oauthBody({
+  token: OAuthTokenParam, token_type_hint: OAuthParam, client_id: OAuthParam, client_secret: OAuthParam
+})
 
 const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fastify) {
   fastify.post('/revoke', {
@@ -15,7 +16,9 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
       tags: ['oauth'],
       operationId: 'revoke',
       summary: 'Revoke a refresh or access token, and so its whole session (RFC 7009)',
-      description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). A refresh token or a user access token revokes its session; the revocation is published on GET /revocations and GET /revocations/stream.',
+      description: 'Always 200 for a well-formed request, whether or not the token was known (RFC 7009 §2.2). A ' +
+        'refresh token or a user access token revokes its session; the revocation is published on GET /revocations ' +
+        'and GET /revocations/stream.',
       consumes: OAUTH_CONSUMES,
       security: [{ clientBasic: [] }, {}],
       body: Type.Partial(RevokeBody),
@@ -29,10 +32,8 @@ const revokeRoute: FastifyPluginAsyncTypebox = async function revokeRoute (fasti
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store')
     const { token } = request.body
-    if (token === undefined || token === '') throw new AppError('invalid_request', 'token is required')
-    await authenticateClientIfPresented(fastify.db, request)
-    const deps = { db: fastify.db, clock: fastify.sessionDeps.clock, accessTokens: fastify.accessTokenDeps }
-    await revokeByToken(deps, token, requestContext(request))
+    if (token === undefined || token === '') throw invalidRequest('token is required')
+    await fastify.services.revoke({ token, client: presentedClientCredentials(request) }, requestContext(request))
     return await reply.code(200).send()
   })
 }
