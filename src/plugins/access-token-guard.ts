@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalidToken } from '../errors.js'
+import { parseBearer } from '../lib/bearer.js'
 import type { Caller } from '../services/index.js'
 
 declare module 'fastify' {
@@ -11,15 +12,11 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
-
 /** The bearer token of a request, if it carries one (without verifying it). */
-export function bearerToken (request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization
-  if (header === undefined) return undefined
-  const match = BEARER.exec(header)
-  if (match === null) throw invalidToken('The Authorization header must be "Bearer <access token>"')
-  return match[1]
+function bearerToken (request: FastifyRequest): string | undefined {
+  const token = parseBearer(request.headers.authorization)
+  if (token === null) throw invalidToken('The Authorization header must be "Bearer <access token>"')
+  return token
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { RequestContext } from '../domain/request-context.js'
+import type { RequestContext } from '../services/index.js'
 import { USER_AGENT_MAX_LENGTH } from '../limits.js'
 
 /**

@@ -3,12 +3,11 @@ import { PassThrough } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { readRevocations } from '../db/repositories/revocations.js'
 import { decodeCursor, encodeCursor, FEED_START, type FeedPosition } from '../domain/revocations/cursor.js'
 import type { FeedSink } from '../domain/revocations/feed-hub.js'
 import { validationFailed } from '../errors.js'
+import { epochSeconds } from '../lib/clock.js'
 import { sseComment, sseEvent, sseRetry } from '../lib/sse.js'
-import { feedWindowSeconds } from '../plugins/revocations.js'
 import { problemResponse } from '../schemas/common.js'
 
 /** Short enough that a cache in front adds at most a second to what a poller sees. */
@@ -21,8 +20,6 @@ const Revoked = Type.Object({
   sid: Type.String({ description: 'The revoked session: the `sid` claim of its access tokens' }),
   revokedAt: Type.Integer({ description: 'When it was revoked, in seconds since the epoch' })
 }, { additionalProperties: false })
-
-const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000)
 
 function positionOf (text: string | undefined, what: string): FeedPosition | undefined {
   if (text === undefined || text === '') return undefined
@@ -37,9 +34,6 @@ function etagMatches (request: FastifyRequest, etag: string): boolean {
 }
 
 const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRoutes (fastify) {
-  const windowSeconds = feedWindowSeconds(fastify.config.ACCESS_TOKEN_TTL)
-  const windowStart = (): Date => new Date(fastify.clock.now().getTime() - windowSeconds * 1000)
-
   fastify.get('/revocations', {
     schema: {
       tags: ['revocations'],
@@ -57,7 +51,7 @@ const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRou
     }
   }, async (request, reply) => {
     const since = positionOf(request.query.since, 'since') ?? FEED_START
-    const batch = await readRevocations(fastify.db, since, windowStart(), SNAPSHOT_LIMIT)
+    const batch = await fastify.revocationFeed.snapshot(since, SNAPSHOT_LIMIT)
     const body = {
       revoked: batch.records.map((record) => ({ sid: record.sessionId, revokedAt: epochSeconds(record.revokedAt) })),
       cursor: encodeCursor(batch.next)

@@ -11,7 +11,11 @@ import { createCredentialServices, type CredentialServices } from './credentials
 import { createSessionServices, type SessionServices } from './sessions.js'
 import { buildWiring, type Wiring } from './wiring.js'
 
-export type { Caller } from './sessions.js'
+// The types the routes render or pass in, so that routes import the service layer and nothing below.
+export type { Caller, RefreshOutcome, SessionView } from './sessions.js'
+export type { ClientCredentials } from '../domain/clients/clients.js'
+export type { RequestContext } from '../domain/request-context.js'
+export type { IssuedTokens } from '../domain/sessions/issue-tokens.js'
 
 export interface ServiceDeps {
   config: Config

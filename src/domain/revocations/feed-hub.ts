@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
-import { readRevocations, type RevocationRecord } from '../../db/repositories/revocations.js'
+import { readRevocations, type RevocationBatch, type RevocationRecord } from '../../db/repositories/revocations.js'
 import type { Clock } from '../../lib/clock.js'
 import { comparePositions, type FeedPosition } from './cursor.js'
 
@@ -56,6 +56,11 @@ export class FeedHub {
   constructor (private readonly options: FeedHubOptions) {}
 
   get clientCount (): number { return this.clients.size }
+
+  /** The records after `since` still within the window, at most `limit`: what GET /revocations lists. */
+  async snapshot (since: FeedPosition, limit: number): Promise<RevocationBatch> {
+    return await readRevocations(this.options.db, since, this.windowStart(), limit)
+  }
 
   /** Where the poller is (undefined before it first read); for metrics and tests. */
   get currentPosition (): FeedPosition | undefined { return this.position }

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidToken } from '../../errors.js'
-import { bearerToken } from '../../plugins/access-token-guard.js'
 import { requestContext } from '../request-context.js'
 import { problemResponse } from '../../schemas/common.js'
 import { bearerErrors, commonErrors, NoContent } from './errors.js'
@@ -29,7 +28,9 @@ const logoutRoutes: FastifyPluginAsyncTypebox = async function logoutRoutes (fas
   }, async (request, reply) => {
     const presented = presentedRefreshToken(request, fastify.config)
     if (presented === undefined) {
-      if (bearerToken(request) === undefined) throw invalidToken('A refresh token or an access token is required')
+      if (request.headers.authorization === undefined) {
+        throw invalidToken('A refresh token or an access token is required')
+      }
       await fastify.requireAccessToken(request)
     }
     const target = presented === undefined ? { caller: request.caller! } : { refreshToken: presented.token }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Config } from '../../config.js'
-import type { IssuedTokens } from '../../domain/sessions/issue-tokens.js'
+import type { IssuedTokens } from '../../services/index.js'
 import { csrfRejected, validationFailed } from '../../errors.js'
 import { countCookies } from '../../lib/cookie-count.js'
 

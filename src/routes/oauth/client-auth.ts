@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { ClientCredentials } from '../../domain/clients/clients.js'
+import type { ClientCredentials } from '../../services/index.js'
 import { invalidClient, invalidRequest } from '../../errors.js'
 
 /**
