@@ -1,5 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { DEFAULT_SIGNING_ALGORITHM, SIGNING_ALGORITHMS } from './domain/keys/signing-algorithms.js'
+import { DEV_SECRET_FILE, readOrCreateDevelopmentSecret } from './lib/dev-secret.js'
 import { parseTrustProxy, type TrustedProxies } from './lib/trusted-proxy.js'
 
 /**
@@ -8,6 +10,7 @@ import { parseTrustProxy, type TrustedProxies } from './lib/trusted-proxy.js'
  */
 const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
+const MIN_SECRET_LENGTH = 32
 
 export const ConfigSchema = Type.Object({
   // Anything else (`prod`, `Production`) would silently run development mode with a generated secret.
@@ -27,7 +30,7 @@ export const ConfigSchema = Type.Object({
   ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   FIRST_PARTY_CLIENT_ID: Type.String({ minLength: 1, default: 'first-party' }),
-  JWT_ALG: Type.Enum(['ES256', 'EdDSA', 'RS256'], { default: 'ES256' }),
+  JWT_ALG: Type.Enum(SIGNING_ALGORITHMS, { default: DEFAULT_SIGNING_ALGORITHM }),
   ACCESS_TOKEN_TTL: Seconds(900),
   REFRESH_TOKEN_TTL: Seconds(1_209_600),
   SESSION_IDLE_TTL: Seconds(86_400),
@@ -38,7 +41,7 @@ export const ConfigSchema = Type.Object({
   // gets a comment (at most 15 s, so proxies with a 30 s idle timeout keep it open).
   REVOCATIONS_POLL_INTERVAL_MS: Type.Integer({ minimum: 20, maximum: 1000, default: 250 }),
   REVOCATIONS_HEARTBEAT_SECONDS: Type.Integer({ minimum: 1, maximum: 15, default: 10 }),
-  KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
   // The JWKS Cache-Control max-age; a next key signs only after it has been published this long.
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
@@ -66,10 +69,14 @@ export const ConfigSchema = Type.Object({
 
 type RawConfig = Static<typeof ConfigSchema>
 
+type Derived = 'ISSUER' | 'AUDIENCE' | 'KEY_ENCRYPTION_SECRET' | 'ALLOWED_ORIGINS' | 'TRUST_PROXY'
+
 /** The validated configuration, with the values that default to other values filled in. */
-export type Config = Readonly<Omit<RawConfig, 'ISSUER' | 'AUDIENCE' | 'ALLOWED_ORIGINS' | 'TRUST_PROXY'> & {
+export type Config = Readonly<Omit<RawConfig, Derived> & {
   ISSUER: string
   AUDIENCE: string
+  /** Given, or (outside production) the development secret kept in DATA_DIR (see src/lib/dev-secret.ts). */
+  KEY_ENCRYPTION_SECRET: string
   ALLOWED_ORIGINS: readonly string[]
   /** Fastify's `trustProxy`: false or the proxies' addresses/CIDRs (see src/lib/trusted-proxy.ts). */
   TRUST_PROXY: TrustedProxies
@@ -86,11 +93,24 @@ export class ConfigError extends Error {
 
 const REQUIRED_IN_PRODUCTION = ['DATABASE_URL', 'ISSUER', 'KEY_ENCRYPTION_SECRET'] as const
 
+export interface LoadConfigOptions {
+  /**
+   * The KEY_ENCRYPTION_SECRET outside production when none is given: by default the one kept in
+   * DATA_DIR, created on first use. Tests of the parsing alone pass a fixed one.
+   */
+  developmentSecret?: (dataDir: string) => string
+}
+
+/** The configuration of this process, from its environment: what the server and every command run on. */
+export function loadConfigFromEnvironment (): Config {
+  return loadConfig(process.env)
+}
+
 /**
  * Parse and validate configuration. Throws a `ConfigError` whose message is one line naming every
  * invalid or (in production) missing variable.
  */
-export function loadConfig (env: Record<string, string | undefined>): Config {
+export function loadConfig (env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   const known = Object.keys(ConfigSchema.properties)
   const input: Record<string, unknown> = {}
   for (const key of known) {
@@ -112,10 +132,10 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
       .map((error) => `${error.instancePath.slice(1) || '(config)'} ${error.message}`)
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`)
   }
-  return resolveDerived(withDefaults)
+  return resolveDerived(withDefaults, options.developmentSecret ?? readOrCreateDevelopmentSecret)
 }
 
-function resolveDerived (raw: RawConfig): Config {
+function resolveDerived (raw: RawConfig, developmentSecret: (dataDir: string) => string): Config {
   const issuer = (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '')
   let issuerOrigin: string
   try {
@@ -133,8 +153,29 @@ function resolveDerived (raw: RawConfig): Config {
     ISSUER: issuer,
     // Tokens are for the APIs of this deployment unless the operator names an audience.
     AUDIENCE: raw.AUDIENCE ?? issuer,
+    KEY_ENCRYPTION_SECRET: raw.KEY_ENCRYPTION_SECRET ?? checkedDevelopmentSecret(raw.DATA_DIR, developmentSecret),
     ALLOWED_ORIGINS: Object.freeze(origins),
     TRUST_PROXY: trustProxy.proxies,
     CONFIG_WARNINGS: Object.freeze(trustProxy.warning === undefined ? [] : [trustProxy.warning])
   })
+}
+
+/**
+ * Production never gets here without a secret (REQUIRED_IN_PRODUCTION). A DATA_DIR the service
+ * cannot write, or a hand-edited secret file, is one line like every other configuration error.
+ */
+function checkedDevelopmentSecret (dataDir: string, developmentSecret: (dataDir: string) => string): string {
+  let secret: string
+  try {
+    secret = developmentSecret(dataDir)
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new ConfigError('invalid configuration: cannot read or create the development secret in DATA_DIR ' +
+      `(${JSON.stringify(dataDir)}: ${reason}); set KEY_ENCRYPTION_SECRET or fix DATA_DIR`)
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`invalid configuration: the development secret in DATA_DIR/${DEV_SECRET_FILE} is shorter ` +
+      `than ${MIN_SECRET_LENGTH} characters (delete it to have a new one generated, or set KEY_ENCRYPTION_SECRET)`)
+  }
+  return secret
 }

@@ -1,10 +1,10 @@
 import { buildApp } from './app.js'
-import { loadCommandConfig } from './cli/context.js'
+import { loadConfigOrExit } from './bootstrap.js'
 
 const SHUTDOWN_DEADLINE_MS = 9_000
 
 async function main (): Promise<void> {
-  const config = await loadCommandConfig('token-service')
+  const config = loadConfigOrExit('token-service')
 
   const app = await buildApp({ config })
   await app.listen({ port: config.PORT, host: config.HOST })

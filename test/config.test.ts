@@ -1,6 +1,14 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ConfigError, loadConfig as loadConfigFrom } from '../src/config.js'
+import { DEV_SECRET_FILE } from '../src/lib/dev-secret.js'
+
+// Parsing alone: a fixed development secret, so that no test writes one into ./data.
+const DEVELOPMENT_SECRET = 'fixed-development-secret-for-parsing-tests'
+const loadConfig = (env: Record<string, string | undefined>) =>
+  loadConfigFrom(env, { developmentSecret: () => DEVELOPMENT_SECRET })
 
 t.test('development defaults need no configuration at all', async (t) => {
   const config = loadConfig({})
@@ -16,7 +24,38 @@ t.test('development defaults need no configuration at all', async (t) => {
   t.same(config.ALLOWED_ORIGINS, ['http://localhost:3000'], 'the issuer origin by default')
   t.equal(config.COOKIE_SECURE, true)
   t.equal(config.TRUST_PROXY, false, 'X-Forwarded-For is not trusted by default')
+  t.equal(config.KEY_ENCRYPTION_SECRET, DEVELOPMENT_SECRET, 'the development secret is filled in')
   t.ok(Object.isFrozen(config))
+})
+
+t.test('outside production the development secret is created once in DATA_DIR (0600) and reused', async (t) => {
+  const root = t.testdir()
+  const dataDir = join(root, 'data')
+  const first = loadConfigFrom({ DATA_DIR: dataDir })
+  const path = join(dataDir, DEV_SECRET_FILE)
+  t.ok(first.KEY_ENCRYPTION_SECRET.length >= 32, 'at least 32 characters')
+  t.equal(readFileSync(path, 'utf8').trim(), first.KEY_ENCRYPTION_SECRET, 'kept in DATA_DIR')
+  t.equal(statSync(path).mode & 0o777, 0o600, 'readable by the service user only')
+  t.equal(statSync(dataDir).mode & 0o777, 0o700, 'DATA_DIR is private')
+  const second = loadConfigFrom({ DATA_DIR: dataDir })
+  t.equal(second.KEY_ENCRYPTION_SECRET, first.KEY_ENCRYPTION_SECRET, 'the next run reuses it')
+
+  const given = 'g'.repeat(32)
+  const otherDir = join(root, 'given')
+  t.equal(loadConfigFrom({ DATA_DIR: otherDir, KEY_ENCRYPTION_SECRET: given }).KEY_ENCRYPTION_SECRET, given)
+  t.notOk(existsSync(otherDir), 'a given secret writes nothing')
+
+  const notADirectory = join(root, 'a-file')
+  writeFileSync(notADirectory, '')
+  const unwritable = t.throws(() => loadConfigFrom({ DATA_DIR: notADirectory })) as Error
+  t.type(unwritable, ConfigError, 'a DATA_DIR that cannot hold the secret is a configuration error')
+  t.match(unwritable.message, /development secret in DATA_DIR .*KEY_ENCRYPTION_SECRET/)
+  t.notMatch(unwritable.message, /\n/, 'one line')
+
+  writeFileSync(path, 'short\n')
+  const error = t.throws(() => loadConfigFrom({ DATA_DIR: dataDir })) as Error
+  t.type(error, ConfigError)
+  t.match(error.message, new RegExp(`${DEV_SECRET_FILE} is shorter than 32 characters`))
 })
 
 t.test('parses typed values from strings', async (t) => {
@@ -42,6 +81,12 @@ t.test('names every invalid variable in one message', async (t) => {
 })
 
 t.test('production refuses to start without DATABASE_URL, ISSUER and KEY_ENCRYPTION_SECRET', async (t) => {
+  const dataDir = join(t.testdir(), 'data')
+  const production = {
+    NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ISSUER: 'https://a.example', DATA_DIR: dataDir
+  }
+  t.throws(() => loadConfigFrom(production), /KEY_ENCRYPTION_SECRET$/)
+  t.notOk(existsSync(dataDir), 'no development secret is generated in production')
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /DATABASE_URL, ISSUER, KEY_ENCRYPTION_SECRET/)
   t.throws(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ISSUER: 'https://a.example' }), /missing required configuration for NODE_ENV=production: KEY_ENCRYPTION_SECRET$/)
   t.doesNotThrow(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ISSUER: 'https://a.example', KEY_ENCRYPTION_SECRET: 'x'.repeat(32) }))

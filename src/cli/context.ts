@@ -1,31 +1,24 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ConfigError, loadConfig, type Config } from '../config.js'
+import { loadConfigOrExit } from '../bootstrap.js'
+import type { Config } from '../config.js'
 import { OperatorError } from '../errors.js'
 import { connectDatabase, type DatabaseHandle } from '../db/connect.js'
 import { migrateToLatest } from '../db/migrator.js'
-import { resolveDevelopmentSecret } from '../lib/dev-secret.js'
 
-/**
- * The validated configuration (and the development secret), or exit code 1 with one line naming
- * what is wrong, exactly like the server.
- */
-export async function loadCommandConfig (name: string): Promise<Config> {
-  try {
-    return await resolveDevelopmentSecret(loadConfig(process.env))
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${name}: ${error.message}\n`)
-    process.exit(1)
-  }
+/** One line on stderr for an error of the database pool, named after the command. */
+export const reportPoolError = (name: string) => (error: Error): void => {
+  process.stderr.write(`${name}: database error: ${error.message}\n`)
 }
 
 /**
  * Run a command on the configured database, migrated first and closed when the command is done.
  * A refusal (OperatorError) becomes one line on stderr and exit code 1; the database is untouched.
  */
-export async function runWithDatabase (name: string, command: (config: Config, database: DatabaseHandle) => Promise<void>): Promise<void> {
-  const config = await loadCommandConfig(name)
-  const database = await connectDatabase(config, (error) => { process.stderr.write(`${name}: database error: ${error.message}\n`) })
+export async function runWithDatabase (
+  name: string, command: (config: Config, database: DatabaseHandle) => Promise<void>
+): Promise<void> {
+  const config = loadConfigOrExit(name)
+  const database = await connectDatabase(config, reportPoolError(name))
   try {
     await migrateToLatest(database.db)
     await command(config, database)

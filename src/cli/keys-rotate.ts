@@ -13,7 +13,8 @@ await runWithDatabase('keys:rotate', async (config, database) => {
   await ensureKeyRing(deps)
   try {
     const result = await rotateKeyRing(deps)
-    process.stdout.write(`${JSON.stringify({ retired: result.retired ?? null, current: result.current, next: result.next })}\n`)
+    const printed = { retired: result.retired ?? null, current: result.current, next: result.next }
+    process.stdout.write(`${JSON.stringify(printed)}\n`)
   } catch (error) {
     if (!(error instanceof KeyNotReadyError)) throw error
     process.stderr.write(`keys:rotate: ${error.message}\n`)

@@ -16,13 +16,16 @@ export interface DatabaseHandle {
   close: () => Promise<void>
 }
 
-export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_CONNECTION_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'>
+export type DatabaseConfig =
+  Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_CONNECTION_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'>
 
 /**
  * Connect to PostgreSQL through a `pg` pool when DATABASE_URL is set, otherwise open (or create)
  * the embedded PGlite database persisted in DATA_DIR.
  */
-export async function connectDatabase (config: DatabaseConfig, onPoolError: (error: Error) => void): Promise<DatabaseHandle> {
+export async function connectDatabase (
+  config: DatabaseConfig, onPoolError: (error: Error) => void
+): Promise<DatabaseHandle> {
   if (config.DATABASE_URL !== undefined) return connectPostgres(config, config.DATABASE_URL, onPoolError)
   await ensurePrivateDir(config.DATA_DIR)
   // Loaded only here: a service on PostgreSQL never pays for PGlite's modules.
@@ -44,7 +47,9 @@ export function wrapPGlite (client: PGlite, close: () => Promise<void> = async (
   }
 }
 
-function connectPostgres (config: DatabaseConfig, connectionString: string, onPoolError: (error: Error) => void): DatabaseHandle {
+function connectPostgres (
+  config: DatabaseConfig, connectionString: string, onPoolError: (error: Error) => void
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString,
     max: config.DB_POOL_MAX,

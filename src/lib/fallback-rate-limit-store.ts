@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis'
 
 type IncrCallback = (error: Error | null, result?: { current: number, ttl: number }) => void
 type RouteOptions = Parameters<FastifyRateLimitStore['child']>[0]
-interface StoreCtor { new (continueExceeding: boolean, exponentialBackoff: boolean, ...rest: unknown[]): FastifyRateLimitStore }
+interface StoreCtor {
+  new (continueExceeding: boolean, exponentialBackoff: boolean, ...rest: unknown[]): FastifyRateLimitStore
+}
 
 // @fastify/rate-limit's own stores (not re-exported by its index), reused rather than copied.
 const require = createRequire(import.meta.url)
@@ -66,7 +68,8 @@ export function createFallbackStore (redis: Redis, nameSpace: string, onError: (
     }
 
     child (routeOptions: RouteOptions): FastifyRateLimitStore {
-      return new FallbackStore(routeOptions as FastifyRateLimitOptions, this.#shared.child(routeOptions), this.#local.child(routeOptions))
+      const options = routeOptions as FastifyRateLimitOptions
+      return new FallbackStore(options, this.#shared.child(routeOptions), this.#local.child(routeOptions))
     }
   }
 

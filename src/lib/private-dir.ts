@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs'
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -11,6 +12,12 @@ import { join } from 'node:path'
 export async function ensurePrivateDir (dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await chmod(dir, 0o700)
+}
+
+/** The same, for configuration loading (the development secret is written before anything starts). */
+export function ensurePrivateDirSync (dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
 }
 
 export async function restrictTree (dir: string): Promise<void> {

@@ -30,7 +30,9 @@ const TAG_BYTES = 16
  * also bound as associated data: a ciphertext cannot be replayed under another purpose.
  */
 export function createSecretBox (secret: string, purpose: string): SecretBox {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('token-service'), Buffer.from(purpose), 32))
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('token-service'), Buffer.from(purpose), 32)
+  )
   const boundAad = (context: string): Buffer => Buffer.from(`${purpose}\u0000${context}`, 'utf8')
   return {
     seal (plaintext, context) {
@@ -51,7 +53,8 @@ export function createSecretBox (secret: string, purpose: string): SecretBox {
       const aad = version === BOUND ? boundAad(context) : Buffer.from(purpose)
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(aad)
       decipher.setAuthTag(tag)
-      return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8')
+      const body = bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')
     }
   }
 }

@@ -63,7 +63,8 @@ function decodeFormComponent (component: string): string {
 }
 
 export function registerStrictFormParser (app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body: Buffer, done) => {
+  const options = { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES } as const
+  app.addContentTypeParser('application/x-www-form-urlencoded', options, (_request, body: Buffer, done) => {
     let parsed: Record<string, string | string[]>
     try {
       parsed = parseFormStrict(body)

@@ -21,7 +21,8 @@ export function parseTrustProxy (value: string, production: boolean): TrustProxy
   const trimmed = value.trim().toLowerCase()
   if (trimmed === 'false' || trimmed === '') return { proxies: false }
   if (trimmed === 'true' || /^\d+$/.test(trimmed)) {
-    const why = `TRUST_PROXY=${trimmed} would believe X-Forwarded-For from any client; list the proxies' addresses or CIDRs`
+    const why = `TRUST_PROXY=${trimmed} would believe X-Forwarded-For from any client; ` +
+      'list the proxies\' addresses or CIDRs'
     if (production) return { proxies: false, refusal: `invalid configuration: ${why}` }
     return { proxies: Object.freeze(['loopback']), warning: `${why} (using TRUST_PROXY=loopback)` }
   }

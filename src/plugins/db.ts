@@ -24,7 +24,9 @@ export default fp<DbPluginOptions>(async function dbPlugin (fastify, opts) {
   })
   if (fastify.config.MIGRATE_ON_START) {
     const results = await migrateToLatest(database.db)
-    for (const result of results ?? []) fastify.log.info({ migration: result.migrationName, status: result.status }, 'migration')
+    for (const result of results ?? []) {
+      fastify.log.info({ migration: result.migrationName, status: result.status }, 'migration')
+    }
   }
   fastify.decorate('database', database)
   fastify.decorate('db', database.db)

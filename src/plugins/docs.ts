@@ -7,7 +7,9 @@ import type { Config } from '../config.js'
 export const OPENAPI_INFO = {
   title: 'Token service',
   version: '0.1.0',
-  description: 'Issues short-lived JWT access tokens (verifiable offline through the JWKS) and rotating refresh tokens with reuse detection. Errors are RFC 9457 problem+json on /auth and the operations endpoints, RFC 6749 on /oauth.',
+  description: 'Issues short-lived JWT access tokens (verifiable offline through the JWKS) and rotating refresh ' +
+    'tokens with reuse detection. Errors are RFC 9457 problem+json on /auth and the operations endpoints, ' +
+    'RFC 6749 on /oauth.',
   // package.json says UNLICENSED, npm's word for proprietary; SPDX lists no such licence, hence a LicenseRef.
   license: { name: 'Proprietary (all rights reserved)', identifier: 'LicenseRef-Proprietary' }
 }
@@ -40,13 +42,25 @@ export default fp(async function docsPlugin (fastify) {
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login or /auth/refresh' },
-          refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The httpOnly refresh-token cookie set by login with delivery "cookie"' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'An access token from /auth/login or /auth/refresh'
+          },
+          refreshCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'refresh_token',
+            description: 'The httpOnly refresh-token cookie set by login with delivery "cookie"'
+          },
           clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client id and secret (RFC 6749 §2.3.1)' }
         }
       }
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}`
+    }
   })
   await fastify.register(swaggerUi, {
     routePrefix: '/docs',

@@ -22,7 +22,10 @@ export default fp(async function keysPlugin (fastify) {
     const { pendingAlgorithmChange: pending } = await keys.initialize()
     algorithmChangePending = pending !== undefined
     if (pending === undefined) {
-      if (wasPending) fastify.log.info({ kid: keys.signingKey().kid, alg: keys.signingKey().alg }, 'signing key rotated')
+      if (wasPending) {
+        const { kid, alg } = keys.signingKey()
+        fastify.log.info({ kid, alg }, 'signing key rotated')
+      }
       return
     }
     if (wasPending) return // said once, at start
@@ -31,7 +34,9 @@ export default fp(async function keysPlugin (fastify) {
   }
   await initialize()
   // Also at start: an instance restarted more often than the hourly check must still rotate.
-  if (await keys.rotateIfDue(config.KEY_ROTATION_DAYS)) fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
+  if (await keys.rotateIfDue(config.KEY_ROTATION_DAYS)) {
+    fastify.log.info({ kid: keys.signingKey().kid }, 'signing key rotated')
+  }
   fastify.decorate('keys', keys)
 
   let lastRotationCheck = Date.now()

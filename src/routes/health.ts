@@ -7,7 +7,9 @@ import { problemResponse } from '../schemas/common.js'
 const Status = Type.Object({ status: Type.String() })
 const ReadyStatus = Type.Object({
   status: Type.String(),
-  rateLimitStore: Type.Union([Type.Literal('redis'), Type.Literal('memory'), Type.Literal('memory-fallback'), Type.Literal('disabled')], {
+  rateLimitStore: Type.Union([
+    Type.Literal('redis'), Type.Literal('memory'), Type.Literal('memory-fallback'), Type.Literal('disabled')
+  ], {
     description: 'Where per-IP rate-limit counters live: `redis` (shared), `memory` (no REDIS_URL), ' +
       '`memory-fallback` (REDIS_URL set but Redis unreachable: counted per instance; still ready), `disabled`'
   })

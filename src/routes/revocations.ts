@@ -30,7 +30,8 @@ function positionOf (text: string | undefined, what: string): FeedPosition | und
 
 function etagMatches (request: FastifyRequest, etag: string): boolean {
   const header = request.headers['if-none-match']
-  return header !== undefined && header.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === etag)
+  if (header === undefined) return false
+  return header.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === etag)
 }
 
 const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRoutes (fastify) {
@@ -40,7 +41,9 @@ const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRou
       operationId: 'listRevocations',
       security: [],
       summary: 'Sessions revoked within the last access-token lifetime + 60 s, oldest first',
-      description: 'Public, like the JWKS: it holds only random session ids, which every access token carries. With `since`, only records after that cursor; pass the returned `cursor` next time. Cacheable for at most a second; supports If-None-Match.',
+      description: 'Public, like the JWKS: it holds only random session ids, which every access token carries. ' +
+        'With `since`, only records after that cursor; pass the returned `cursor` next time. ' +
+        'Cacheable for at most a second; supports If-None-Match.',
       querystring: Type.Object({ since: Type.Optional(Cursor) }, { additionalProperties: false }),
       response: {
         200: Type.Object({ revoked: Type.Array(Revoked), cursor: Type.String() }, { additionalProperties: false }),
@@ -68,17 +71,23 @@ const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRou
       operationId: 'streamRevocations',
       security: [],
       summary: 'Server-Sent Events: one `revoked` event per session revocation, as it happens',
-      description: 'Each event is `event: revoked`, `id: <cursor>`, `data: {"sid", "revokedAt"}`. Starts after the cursor in `Last-Event-ID` (or `since`), else from now; a comment line at least every 15 seconds. Behind a proxy, turn response buffering off for this path.',
+      description: 'Each event is `event: revoked`, `id: <cursor>`, `data: {"sid", "revokedAt"}`. ' +
+        'Starts after the cursor in `Last-Event-ID` (or `since`), else from now; ' +
+        'a comment line at least every 15 seconds. Behind a proxy, turn response buffering off for this path.',
       querystring: Type.Object({ since: Type.Optional(Cursor) }, { additionalProperties: false }),
       headers: Type.Object({ 'last-event-id': Type.Optional(Cursor) }),
       response: {
-        200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        200: {
+          description: 'An endless text/event-stream',
+          content: { 'text/event-stream': { schema: { type: 'string' } } }
+        },
         400: problemResponse('validation_failed: a malformed cursor'),
         503: problemResponse('service_unavailable: the database cannot be reached, or the service is shutting down')
       }
     }
   }, async (request, reply) => {
-    const from = positionOf(request.headers['last-event-id'], 'Last-Event-ID') ?? positionOf(request.query.since, 'since')
+    const from = positionOf(request.headers['last-event-id'], 'Last-Event-ID') ??
+      positionOf(request.query.since, 'since')
     const body = new PassThrough()
     const sink: FeedSink = {
       write: (record) => body.write(sseEvent({

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { migrations } from '../../migrations/index.js'
 import { buildApp } from '../../src/app.js'
-import { DEV_SECRET_FILE, resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
+import { DEV_SECRET_FILE } from '../../src/lib/dev-secret.js'
 import { TEST_ENV, testConfig } from '../helper.js'
 import { command, explicitSecret, freshTarget, lines } from '../support/commands.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
@@ -21,8 +21,10 @@ t.test('operator commands on one database', async (t) => {
   const target = await freshTarget(t)
   const env = explicitSecret ? { ...target.env, KEY_ENCRYPTION_SECRET: TEST_ENV.KEY_ENCRYPTION_SECRET! } : target.env
   const appOnTarget = async (t: Test): Promise<FastifyInstance> => {
-    const base = testConfig({ ...target.config, MIGRATE_ON_START: true, ...(explicitSecret ? {} : { KEY_ENCRYPTION_SECRET: '' }) })
-    const app = await buildApp({ config: await resolveDevelopmentSecret(base), logger: false })
+    // Without a secret the configuration takes the development one the commands created in DATA_DIR.
+    const secret: Record<string, string> = explicitSecret ? {} : { KEY_ENCRYPTION_SECRET: '' }
+    const config = testConfig({ ...target.config, MIGRATE_ON_START: true, ...secret })
+    const app = await buildApp({ config, logger: false })
     let closed = false
     app.addHook('onClose', async () => { closed = true })
     t.teardown(async () => { if (!closed) await app.close() })

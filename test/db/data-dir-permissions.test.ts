@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectDatabase } from '../../src/db/connect.js'
-import { resolveDevelopmentSecret } from '../../src/lib/dev-secret.js'
 import { testConfig } from '../helper.js'
 
 /** DATA_DIR holds the embedded database and the development secret: nobody else may read it. */
@@ -22,8 +21,8 @@ t.test('DATA_DIR is created 0700 and its files are not readable by group or othe
   for (const label of ['new', 'pre-existing 0755']) {
     const dataDir = join(parent, label.replaceAll(' ', '-'))
     if (label !== 'new') await mkdir(dataDir, { mode: 0o755 })
-    const config = { ...testConfig(), DATA_DIR: dataDir, DATABASE_URL: undefined, KEY_ENCRYPTION_SECRET: undefined }
-    await resolveDevelopmentSecret(config)
+    // No secret: loading the configuration writes the development secret into DATA_DIR.
+    const config = testConfig({ DATA_DIR: dataDir, DATABASE_URL: '', KEY_ENCRYPTION_SECRET: '' })
     const handle = await connectDatabase(config, () => {})
     await handle.close()
     t.equal((await stat(dataDir)).mode & 0o777, 0o700, `${label}: the directory is 0700`)

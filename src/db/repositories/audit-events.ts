@@ -3,7 +3,8 @@ import { newId } from '../../lib/random.js'
 import type { Database } from '../database.js'
 
 export type AuditEventType =
-  | 'user_registered' | 'login_succeeded' | 'login_failed' | 'refresh_succeeded' | 'refresh_grace' | 'refresh_reuse_detected'
+  | 'user_registered' | 'login_succeeded' | 'login_failed'
+  | 'refresh_succeeded' | 'refresh_grace' | 'refresh_reuse_detected'
   | 'logout' | 'logout_all' | 'password_changed' | 'session_revoked' | 'token_revoked' | 'client_token_issued'
 
 export interface AuditEvent {

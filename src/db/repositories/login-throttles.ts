@@ -48,7 +48,8 @@ export async function admitLoginAttempt (
   const expired = sql`(t.window_started_at < ${windowStart} AND NOT ${blocked})`
   const failures = sql`(CASE WHEN ${expired} THEN 0 ELSE t.failures END)`
   const pending = sql`(CASE WHEN t.pending_since IS NULL OR t.pending_since < ${staleBefore} THEN 0 ELSE t.pending END)`
-  const admit = sql`(NOT ${blocked} AND (${failures} + ${pending} < ${free} OR (${failures} >= ${free} AND ${pending} = 0)))`
+  const admit = sql`(NOT ${blocked}
+    AND (${failures} + ${pending} < ${free} OR (${failures} >= ${free} AND ${pending} = 0)))`
   const result = await sql<{ verdict: string, blocked_until: Date | string | null }>`
     INSERT INTO login_throttles AS t (email, source, failures, pending, pending_since, window_started_at, verdict)
     VALUES (${key.email}, ${key.source}, 0, 1, ${at}, ${at}, 'admitted')
@@ -57,7 +58,9 @@ export async function admitLoginAttempt (
       pending = ${pending} + CASE WHEN ${admit} THEN 1 ELSE 0 END,
       pending_since = CASE WHEN ${admit} THEN ${at} ELSE t.pending_since END,
       window_started_at = CASE WHEN ${expired} THEN ${at} ELSE t.window_started_at END,
-      verdict = CASE WHEN ${admit} THEN 'admitted' WHEN ${blocked} OR ${failures} >= ${free} THEN 'blocked' ELSE 'busy' END
+      verdict = CASE WHEN ${admit} THEN 'admitted'
+        WHEN ${blocked} OR ${failures} >= ${free} THEN 'blocked'
+        ELSE 'busy' END
     RETURNING verdict, blocked_until`.execute(db)
   const row = result.rows[0]!
   if (row.verdict === 'admitted') return { kind: 'admitted' }
@@ -83,7 +86,8 @@ export async function settleLoginAttempt (
         ELSE blocked_until END`
     : result === 'success' ? sql`NULL` : sql`blocked_until`
   await sql`
-    UPDATE login_throttles SET pending = greatest(0, pending - 1), failures = ${failures}, blocked_until = ${blockedUntil}
+    UPDATE login_throttles
+    SET pending = greatest(0, pending - 1), failures = ${failures}, blocked_until = ${blockedUntil}
     WHERE email = ${key.email} AND source = ${key.source}`.execute(db)
 }
 

@@ -30,7 +30,9 @@ interface Row {
  * commit a record has a larger id, so it lands after `next`. One indexed statement; it holds no
  * lock and no session state, so it works through PgBouncer in transaction mode.
  */
-export async function readRevocations (db: Kysely<Database>, after: FeedPosition, notBefore: Date, limit: number): Promise<RevocationBatch> {
+export async function readRevocations (
+  db: Kysely<Database>, after: FeedPosition, notBefore: Date, limit: number
+): Promise<RevocationBatch> {
   const { rows } = await sql<Row>`
     WITH snapshot AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
     SELECT snapshot.xmin::text AS boundary, r.tx::text AS tx, r.seq::text AS seq, r.session_id, r.reason, r.revoked_at
@@ -61,8 +63,10 @@ export async function readRevocations (db: Kysely<Database>, after: FeedPosition
 export async function deleteRevocationsBefore (db: Kysely<Database>, cutoff: Date): Promise<number> {
   let deleted = 0
   for (;;) {
-    const batch = await db.deleteFrom('session_revocations').where('seq', 'in', (eb) => eb.selectFrom('session_revocations')
-      .select('seq').where('revoked_at', '<', cutoff).limit(1000).forUpdate().skipLocked()).executeTakeFirst()
+    const batch = await db.deleteFrom('session_revocations')
+      .where('seq', 'in', (eb) => eb.selectFrom('session_revocations')
+        .select('seq').where('revoked_at', '<', cutoff).limit(1000).forUpdate().skipLocked())
+      .executeTakeFirst()
     const count = Number(batch.numDeletedRows)
     deleted += count
     if (count < 1000) return deleted

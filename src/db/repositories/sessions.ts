@@ -68,13 +68,17 @@ export async function touchSession (db: Kysely<Database>, id: string, now: Date)
  * now. Each one revoked gets its revocation record in the same statement, so no revocation can exist
  * without its record in the feed, nor a record without its revocation.
  */
-export async function revokeSessions (db: Kysely<Database>, ids: readonly string[], now: Date, reason: string): Promise<string[]> {
+export async function revokeSessions (
+  db: Kysely<Database>, ids: readonly string[], now: Date, reason: string
+): Promise<string[]> {
   if (ids.length === 0) return []
   return await revokeAndRecord(db, now, reason, (query) => query.where('id', 'in', ids))
 }
 
 /** Revoke every live session of a user, optionally sparing one; returns the ids revoked (and recorded). */
-export async function revokeSessionsOfUser (db: Kysely<Database>, userId: string, now: Date, reason: string, except?: string): Promise<string[]> {
+export async function revokeSessionsOfUser (
+  db: Kysely<Database>, userId: string, now: Date, reason: string, except?: string
+): Promise<string[]> {
   return await revokeAndRecord(db, now, reason, (query) => {
     const ofUser = query.where('user_id', '=', userId)
     return except === undefined ? ofUser : ofUser.where('id', '!=', except)
@@ -84,7 +88,9 @@ export async function revokeSessionsOfUser (db: Kysely<Database>, userId: string
 type RevokeQuery = UpdateQueryBuilder<Database, 'sessions', 'sessions', UpdateResult>
 
 // One statement: the UPDATE in a data-modifying CTE feeds the INSERT of the records.
-async function revokeAndRecord (db: Kysely<Database>, now: Date, reason: string, which: (query: RevokeQuery) => RevokeQuery): Promise<string[]> {
+async function revokeAndRecord (
+  db: Kysely<Database>, now: Date, reason: string, which: (query: RevokeQuery) => RevokeQuery
+): Promise<string[]> {
   const rows = await db
     .with('revoked', (qb) => which(qb.updateTable('sessions')
       .set({ revoked_at: now, revoked_reason: reason })

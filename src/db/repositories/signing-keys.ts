@@ -19,11 +19,22 @@ export async function findPublishedKeys (db: Kysely<Database>, now: Date): Promi
     .execute()
 }
 
-export async function findKeyInState (db: Kysely<Database>, state: 'current' | 'next'): Promise<SigningKeyRow | undefined> {
+export async function findKeyInState (
+  db: Kysely<Database>, state: 'current' | 'next'
+): Promise<SigningKeyRow | undefined> {
   return await db.selectFrom('signing_keys').selectAll().where('state', '=', state).executeTakeFirst()
 }
 
-export async function insertSigningKey (db: Kysely<Database>, key: { kid: string, alg: string, state: 'current' | 'next', publicJwk: object, privateJwkCiphertext: string, now: Date }): Promise<void> {
+export interface NewSigningKey {
+  kid: string
+  alg: string
+  state: 'current' | 'next'
+  publicJwk: object
+  privateJwkCiphertext: string
+  now: Date
+}
+
+export async function insertSigningKey (db: Kysely<Database>, key: NewSigningKey): Promise<void> {
   await db.insertInto('signing_keys').values({
     kid: key.kid,
     alg: key.alg,
@@ -36,7 +47,10 @@ export async function insertSigningKey (db: Kysely<Database>, key: { kid: string
 }
 
 export async function retireKey (db: Kysely<Database>, kid: string, now: Date, publishUntil: Date): Promise<void> {
-  await db.updateTable('signing_keys').set({ state: 'retired', retired_at: now, publish_until: publishUntil }).where('kid', '=', kid).execute()
+  await db.updateTable('signing_keys')
+    .set({ state: 'retired', retired_at: now, publish_until: publishUntil })
+    .where('kid', '=', kid)
+    .execute()
 }
 
 export async function promoteKey (db: Kysely<Database>, kid: string, now: Date): Promise<void> {
@@ -53,7 +67,9 @@ export async function deleteExpiredKeys (db: Kysely<Database>, now: Date): Promi
 }
 
 /** Every key's sealed private half, for re-sealing ciphertexts written in an older format. */
-export async function findKeyCiphertexts (db: Kysely<Database>): Promise<Array<{ kid: string, private_jwk_ciphertext: string }>> {
+export async function findKeyCiphertexts (
+  db: Kysely<Database>
+): Promise<Array<{ kid: string, private_jwk_ciphertext: string }>> {
   return await db.selectFrom('signing_keys').select(['kid', 'private_jwk_ciphertext']).execute()
 }
 

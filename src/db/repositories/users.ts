@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { Database, UserRow } from '../database.js'
 
-export async function insertUser (db: Kysely<Database>, user: { id: string, email: string, passwordHash: string }): Promise<UserRow> {
+export async function insertUser (
+  db: Kysely<Database>, user: { id: string, email: string, passwordHash: string }
+): Promise<UserRow> {
   return await db.insertInto('users')
     .values({ id: user.id, email: user.email, password_hash: user.passwordHash })
     .returningAll()
@@ -16,9 +18,12 @@ export async function findUserById (db: Kysely<Database>, id: string): Promise<U
   return await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export async function updatePasswordHash (db: Kysely<Database>, id: string, passwordHash: string, changedAt?: Date): Promise<void> {
+export async function updatePasswordHash (
+  db: Kysely<Database>, id: string, passwordHash: string, changedAt?: Date
+): Promise<void> {
+  const passwordChanged = changedAt === undefined ? {} : { password_changed_at: changedAt }
   await db.updateTable('users')
-    .set({ password_hash: passwordHash, updated_at: new Date(), ...(changedAt === undefined ? {} : { password_changed_at: changedAt }) })
+    .set({ password_hash: passwordHash, updated_at: new Date(), ...passwordChanged })
     .where('id', '=', id)
     .execute()
 }

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely'
 import type { Database, SigningKeyRow } from '../../db/database.js'
 import {
-  deleteExpiredKeys, deleteKey, findKeyCiphertexts, findKeyInState, insertSigningKey, lockKeyRing, promoteKey, retireKey,
-  updateKeyCiphertext
+  deleteExpiredKeys, deleteKey, findKeyCiphertexts, findKeyInState, insertSigningKey, lockKeyRing, promoteKey,
+  retireKey, updateKeyCiphertext
 } from '../../db/repositories/signing-keys.js'
 import { addSeconds, type Clock } from '../../lib/clock.js'
 import { isLegacyCiphertext, type SecretBox } from '../../lib/secret-box.js'
-import { generateSigningKey, signingKeyAad, type SigningAlgorithm } from './signing-key.js'
+import type { SigningAlgorithm } from './signing-algorithms.js'
+import { generateSigningKey, signingKeyAad } from './signing-key.js'
 
 export interface KeyRingDeps {
   db: Kysely<Database>
@@ -65,7 +66,8 @@ export async function ensureKeyRing (deps: KeyRingDeps): Promise<KeyRingState> {
     // JWT_ALG changed: the next key (now of the new algorithm) takes over once verifiers can have
     // cached it; until then the current key keeps signing with the old algorithm.
     if (!next.ready) {
-      return { pendingAlgorithmChange: { from: current.alg, to: deps.alg, kid: next.row.kid, readyAt: promotableAt(deps, next.row) } }
+      const readyAt = promotableAt(deps, next.row)
+      return { pendingAlgorithmChange: { from: current.alg, to: deps.alg, kid: next.row.kid, readyAt } }
     }
     await rotateLocked(locked, current, next.row)
     return {}
@@ -76,7 +78,10 @@ export async function ensureKeyRing (deps: KeyRingDeps): Promise<KeyRingState> {
  * Promote the next key to current, retire the current one and publish a new next key. Throws
  * KeyNotReadyError, changing nothing, when the next key is younger than `minPublishedSeconds`.
  */
-export async function rotateKeyRing (deps: KeyRingDeps): Promise<{ retired: string | undefined, current: string, next: string }> {
+/** The kids a rotation leaves: the key it retired (none on an empty ring), the new current and next keys. */
+export interface RotatedKeys { retired: string | undefined, current: string, next: string }
+
+export async function rotateKeyRing (deps: KeyRingDeps): Promise<RotatedKeys> {
   return await deps.db.transaction().execute(async (trx) => {
     await lockKeyRing(trx)
     const next = await promotableNext({ ...deps, db: trx })
@@ -103,13 +108,17 @@ export async function rotateKeyRingIfDue (deps: KeyRingDeps, rotationDays: numbe
   })
 }
 
-export function isRotationDue (current: Pick<SigningKeyRow, 'activated_at' | 'created_at'>, now: Date, rotationDays: number): boolean {
+export function isRotationDue (
+  current: Pick<SigningKeyRow, 'activated_at' | 'created_at'>, now: Date, rotationDays: number
+): boolean {
   const since = current.activated_at ?? current.created_at
   return rotationDays > 0 && now.getTime() - since.getTime() >= rotationDays * 86_400_000
 }
 
 /** When a next key may sign: once it has been published for `minPublishedSeconds`. */
-export function promotableAt (deps: Pick<KeyRingDeps, 'minPublishedSeconds'>, next: Pick<SigningKeyRow, 'created_at'>): Date {
+export function promotableAt (
+  deps: Pick<KeyRingDeps, 'minPublishedSeconds'>, next: Pick<SigningKeyRow, 'created_at'>
+): Date {
   return addSeconds(next.created_at, deps.minPublishedSeconds)
 }
 
@@ -154,10 +163,12 @@ async function resealLegacyKeys (deps: KeyRingDeps): Promise<void> {
 
 async function rotateLocked (
   deps: KeyRingDeps, current: SigningKeyRow | undefined, next: SigningKeyRow
-): Promise<{ retired: string | undefined, current: string, next: string }> {
+): Promise<RotatedKeys> {
   const now = deps.clock.now()
   await deleteExpiredKeys(deps.db, now)
-  if (current !== undefined) await retireKey(deps.db, current.kid, now, addSeconds(now, deps.retiredKeyRetentionSeconds))
+  if (current !== undefined) {
+    await retireKey(deps.db, current.kid, now, addSeconds(now, deps.retiredKeyRetentionSeconds))
+  }
   await promoteKey(deps.db, next.kid, now)
   const newNext = await addKey(deps, 'next')
   return { retired: current?.kid, current: next.kid, next: newNext }

@@ -4,7 +4,8 @@ import type { SigningKeyRow } from '../../db/database.js'
 import { findPublishedKeys } from '../../db/repositories/signing-keys.js'
 import { VerifiedTokens } from '../tokens/jws.js'
 import { ensureKeyRing, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps, type KeyRingState } from './key-ring.js'
-import { importKey, importKeyObject, signingKeyAad, type KeyHandle, type SigningAlgorithm } from './signing-key.js'
+import type { SigningAlgorithm } from './signing-algorithms.js'
+import { importKey, importKeyObject, signingKeyAad, type KeyHandle } from './signing-key.js'
 
 /** `key` for jose (and WebCrypto), `keyObject` for node:crypto: the same key. */
 export interface ActiveSigningKey { kid: string, alg: SigningAlgorithm, key: KeyHandle, keyObject: KeyObject }

@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 
-export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256'
-export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
+import type { SigningAlgorithm } from './signing-algorithms.js'
+
+export type { SigningAlgorithm } from './signing-algorithms.js'
 
 /** A freshly generated key pair as JWKs; the kid is the RFC 7638 thumbprint of the public key. */
 export interface GeneratedKey {
@@ -29,7 +30,11 @@ export function toPublicJwk (jwk: JWK, kid: string, alg: SigningAlgorithm): JWK 
 }
 
 export async function generateSigningKey (alg: SigningAlgorithm): Promise<GeneratedKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}), ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) })
+  const { publicKey, privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {})
+  })
   const exportedPublic = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint(exportedPublic, 'sha256')
   return {

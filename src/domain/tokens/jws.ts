@@ -1,6 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto'
 import type { ActiveSigningKey, KeyStore } from '../keys/key-store.js'
-import type { SigningAlgorithm } from '../keys/signing-key.js'
+import type { SigningAlgorithm } from '../keys/signing-algorithms.js'
 
 /**
  * Compact JWS (RFC 7515) signed and verified with node:crypto KeyObjects: synchronous OpenSSL
