@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AppError } from '../errors.js'
+import { validationFailed, type AppError } from '../errors.js'
 import { BODY_LIMIT_BYTES } from '../limits.js'
 
 /**
@@ -9,7 +9,7 @@ import { BODY_LIMIT_BYTES } from '../limits.js'
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-const notUtf8 = (): AppError => new AppError('validation_failed', 'The request body is not valid UTF-8')
+const notUtf8 = (): AppError => validationFailed('The request body is not valid UTF-8')
 
 export function decodeUtf8Strict (body: Buffer): string {
   try {
@@ -58,7 +58,7 @@ function decodeFormComponent (component: string): string {
     return decodeURIComponent(component.replaceAll('+', ' '))
   } catch {
     // decodeURIComponent throws on an escape that is not UTF-8 (or a malformed one).
-    throw new AppError('validation_failed', 'The form body is not valid UTF-8 or has a malformed escape')
+    throw validationFailed('The form body is not valid UTF-8 or has a malformed escape')
   }
 }
 

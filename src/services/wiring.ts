@@ -23,7 +23,7 @@ export function buildWiring (deps: ServiceDeps): Wiring {
   const sessions: SessionDeps = {
     db,
     clock,
-    successorBox: createSecretBox(config.KEY_ENCRYPTION_SECRET ?? '', 'refresh-token-successor'),
+    successorBox: createSecretBox(config.KEY_ENCRYPTION_SECRET, 'refresh-token-successor'),
     policy: { graceSeconds: config.REFRESH_REUSE_GRACE_SECONDS, idleSeconds: config.SESSION_IDLE_TTL },
     accessTokens,
     sessionTtlSeconds: config.REFRESH_TOKEN_TTL,
