@@ -100,7 +100,8 @@ export const invalidTarget = (detail: string): AppError => new AppError('invalid
 export const invalidScope = (detail: string): AppError => new AppError('invalid_scope', detail)
 export const unsupportedGrantType = (): AppError =>
   new AppError('unsupported_grant_type', 'Supported grant types: refresh_token, client_credentials')
-export const payloadTooLarge = (): AppError => new AppError('payload_too_large', 'The request body is larger than 16 KiB')
+export const payloadTooLarge = (): AppError =>
+  new AppError('payload_too_large', 'The request body is larger than 16 KiB')
 export const unsupportedMediaType = (): AppError =>
   new AppError('unsupported_media_type', 'Unsupported content type; send application/json')
 export const internalError = (): AppError => new AppError('internal_error', 'An unexpected error occurred')

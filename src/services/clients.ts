@@ -52,7 +52,8 @@ export function createClientServices (deps: ServiceDeps, wiring: Wiring): Client
       }
       const access = await signAccessToken(accessTokenDepsFor(wiring.accessTokens, resource),
         { sub: client.clientId, clientId: client.clientId, scope })
-      await insertAuditEvent(db, { type: 'client_token_issued', clientId: client.clientId, ip: context.ip }, clock.now())
+      const event = { type: 'client_token_issued', clientId: client.clientId, ip: context.ip } as const
+      await insertAuditEvent(db, event, clock.now())
       metrics.tokenIssued('client_credentials')
       return { accessToken: access.token, expiresIn: access.expiresIn, scope }
     },

@@ -126,7 +126,8 @@ export function createSessionServices (deps: ServiceDeps, wiring: Wiring): Sessi
 
     async revokeSession (caller, sessionId, context) {
       if (!UUID.test(sessionId)) return 'not_found'
-      const revoked = await revokeUserSession(revocation, caller.sub, sessionId.toLowerCase(), 'session_revoked', context)
+      const id = sessionId.toLowerCase()
+      const revoked = await revokeUserSession(revocation, caller.sub, id, 'session_revoked', context)
       return revoked ? 'revoked' : 'not_found'
     },
 

@@ -32,7 +32,10 @@ export function buildWiring (deps: ServiceDeps): Wiring {
   const login: LoginDeps = {
     db,
     clock,
-    throttle: { freeFailures: config.LOGIN_FAILURES_BEFORE_BACKOFF, maxBackoffSeconds: config.LOGIN_BACKOFF_MAX_SECONDS },
+    throttle: {
+      freeFailures: config.LOGIN_FAILURES_BEFORE_BACKOFF,
+      maxBackoffSeconds: config.LOGIN_BACKOFF_MAX_SECONDS
+    },
     hasher: deps.hasher
   }
   return { accessTokens, sessions, login }

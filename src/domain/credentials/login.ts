@@ -41,7 +41,7 @@ export async function logIn (
   const { userId, verified } = await checkPassword(deps.login, input, context)
   if (!verified || userId === undefined) {
     // A known account's failures are recorded against it, so its owner can see them.
-    const event = { type: 'login_failed', userId: userId ?? null, ip: context.ip, userAgent: context.userAgent } as const
+    const event = { type: 'login_failed', userId: userId ?? null, ...context } as const
     await insertAuditEvent(deps.login.db, event, deps.login.clock.now())
     throw invalidCredentials()
   }

@@ -19,7 +19,9 @@ export interface RegisterDeps {
  * Create an account. The email is normalised, the password checked and hashed with argon2id.
  * A taken email is detected by the unique constraint, so two racing registrations cannot both win.
  */
-export async function registerUser (deps: RegisterDeps, input: { email: string, password: string }): Promise<PublicUser> {
+export async function registerUser (
+  deps: RegisterDeps, input: { email: string, password: string }
+): Promise<PublicUser> {
   const email = normalizeEmail(input.email)
   const password = normalizePassword(input.password)
   deps.passwordPolicy.assertAcceptable(password, email)

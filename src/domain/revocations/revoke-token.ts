@@ -14,7 +14,9 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/
  * Anything else (unknown, forged, expired, a client_credentials token without a session) revokes
  * nothing, and the caller still gets its 200. Returns the session revoked, if any.
  */
-export async function revokeByToken (deps: TokenRevocationDeps, token: string, context: RequestContext): Promise<string | undefined> {
+export async function revokeByToken (
+  deps: TokenRevocationDeps, token: string, context: RequestContext
+): Promise<string | undefined> {
   if (!JWT_SHAPE.test(token)) {
     return (await revokeSessionOfRefreshToken(deps, token, 'token_revoked', context))?.sessionId
   }

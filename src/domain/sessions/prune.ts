@@ -32,7 +32,9 @@ export async function pruneExpired (db: Kysely<Database>, now: Date, policy: Pru
   let deleted = 0
   for (;;) {
     const batch = await db.deleteFrom('sessions').where('id', 'in', (eb) => eb.selectFrom('sessions').select('id')
-      .where((w) => w.or([w('expires_at', '<', cutoff), w('revoked_at', '<', cutoff), w('last_used_at', '<', idleCutoff)]))
+      .where((w) => w.or([
+        w('expires_at', '<', cutoff), w('revoked_at', '<', cutoff), w('last_used_at', '<', idleCutoff)
+      ]))
       .limit(BATCH).forUpdate().skipLocked()).executeTakeFirst()
     const count = Number(batch.numDeletedRows)
     deleted += count

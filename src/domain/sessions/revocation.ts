@@ -13,7 +13,9 @@ export interface RevocationDeps { db: Kysely<Database>, clock: Clock }
  * Revocation ends a session for good: its refresh tokens stop working at the next refresh, and
  * its access tokens fail the session check of /auth routes and introspection at once.
  */
-export async function revokeSessionOfRefreshToken (deps: RevocationDeps, token: string, reason: AuditEventType, context: RequestContext): Promise<{ sessionId: string, userId: string } | undefined> {
+export async function revokeSessionOfRefreshToken (
+  deps: RevocationDeps, token: string, reason: AuditEventType, context: RequestContext
+): Promise<{ sessionId: string, userId: string } | undefined> {
   if (!looksLikeRefreshToken(token)) return undefined
   const found = await findRefreshTokenByHash(deps.db, hashRefreshToken(token))
   if (found === undefined) return undefined
@@ -24,7 +26,9 @@ export async function revokeSessionOfRefreshToken (deps: RevocationDeps, token: 
 }
 
 /** Revoke one of the user's sessions; false when it is not theirs (or does not exist). */
-export async function revokeUserSession (deps: RevocationDeps, userId: string, sessionId: string, reason: AuditEventType, context: RequestContext): Promise<boolean> {
+export async function revokeUserSession (
+  deps: RevocationDeps, userId: string, sessionId: string, reason: AuditEventType, context: RequestContext
+): Promise<boolean> {
   const session = await findSessionById(deps.db, sessionId)
   if (session === undefined || session.user_id !== userId) return false
   await revokeOne(deps, userId, sessionId, reason, context)
@@ -32,7 +36,9 @@ export async function revokeUserSession (deps: RevocationDeps, userId: string, s
 }
 
 /** Revoke every session of a user, optionally sparing the caller's own. */
-export async function revokeAllUserSessions (deps: RevocationDeps, userId: string, reason: AuditEventType, context: RequestContext, except?: string): Promise<number> {
+export async function revokeAllUserSessions (
+  deps: RevocationDeps, userId: string, reason: AuditEventType, context: RequestContext, except?: string
+): Promise<number> {
   const now = deps.clock.now()
   return await deps.db.transaction().execute(async (trx) => {
     const revoked = await revokeSessionsOfUser(trx, userId, now, reason, except)
@@ -41,7 +47,9 @@ export async function revokeAllUserSessions (deps: RevocationDeps, userId: strin
   })
 }
 
-async function revokeOne (deps: RevocationDeps, userId: string, sessionId: string, reason: AuditEventType, context: RequestContext): Promise<void> {
+async function revokeOne (
+  deps: RevocationDeps, userId: string, sessionId: string, reason: AuditEventType, context: RequestContext
+): Promise<void> {
   const now = deps.clock.now()
   await deps.db.transaction().execute(async (trx) => {
     await revokeSessions(trx, [sessionId], now, reason)

@@ -86,7 +86,9 @@ export async function rotateRefreshToken (
 async function revokeFamily (deps: SessionDeps, row: RotationRow, context: RequestContext): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     await revokeSessions(trx, [row.session_id], row.now, 'reuse_detected')
-    const event = { type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context } as const
+    const event = {
+      type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context
+    } as const
     await insertAuditEvent(trx, event, row.now)
   })
 }

@@ -115,7 +115,9 @@ export async function verifyAccessToken (
   }
   const { nbf } = payload
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + CLOCK_TOLERANCE_SECONDS)) throw notForThisService()
-  const audienceOk = options.anyAudience === true ? isAudience(payload.aud) : audienceMatches(payload.aud, deps.audience)
+  const audienceOk = options.anyAudience === true
+    ? isAudience(payload.aud)
+    : audienceMatches(payload.aud, deps.audience)
   if (payload.iss !== deps.issuer || !audienceOk) throw notForThisService()
   if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string') throw notForThisService()
   const { roles } = payload

@@ -10,7 +10,8 @@ export const commonErrors = {
 }
 
 export const bearerErrors = {
-  401: problemResponse('invalid_token: missing, malformed, expired or forged access token, or its session has ended (with WWW-Authenticate: Bearer error="invalid_token")'),
+  401: problemResponse('invalid_token: missing, malformed, expired or forged access token, or its session has ' +
+    'ended (with WWW-Authenticate: Bearer error="invalid_token")'),
   503: commonErrors[503]
 }
 

@@ -12,13 +12,24 @@ export const TokenResponse = Type.Object({
   accessToken: Type.String({ description: 'JWT (RFC 9068, typ at+jwt)' }),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'Access-token lifetime in seconds' }),
-  refreshToken: Type.Optional(Type.String({ description: 'Only with delivery "body"; with "cookie" it is in the httpOnly cookie alone' })),
-  refreshExpiresIn: Type.Integer({ description: 'Seconds until the session ends at the latest (rotation never extends it)' }),
+  refreshToken: Type.Optional(Type.String({
+    description: 'Only with delivery "body"; with "cookie" it is in the httpOnly cookie alone'
+  })),
+  refreshExpiresIn: Type.Integer({
+    description: 'Seconds until the session ends at the latest (rotation never extends it)'
+  }),
   sessionId: Type.String({ format: 'uuid' })
 }, {
   $id: 'TokenResponse',
   additionalProperties: false,
-  examples: [{ accessToken: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2ln', tokenType: 'Bearer', expiresIn: 900, refreshToken: 'mF_9.B5f-4.1JqM-example-opaque-refresh-token', refreshExpiresIn: 1209600, sessionId: '01936d2e-8c1a-7b3e-9f00-2b6f0e6c1a11' }]
+  examples: [{
+    accessToken: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2ln',
+    tokenType: 'Bearer',
+    expiresIn: 900,
+    refreshToken: 'mF_9.B5f-4.1JqM-example-opaque-refresh-token',
+    refreshExpiresIn: 1209600,
+    sessionId: '01936d2e-8c1a-7b3e-9f00-2b6f0e6c1a11'
+  }]
 })
 
 /**
@@ -49,7 +60,9 @@ export function sendTokens (reply: FastifyReply, config: Config, tokens: IssuedT
 }
 
 export function clearRefreshCookie (reply: FastifyReply, config: Config): void {
-  reply.clearCookie(REFRESH_COOKIE, { httpOnly: true, secure: config.COOKIE_SECURE, sameSite: 'strict', path: REFRESH_COOKIE_PATH })
+  reply.clearCookie(REFRESH_COOKIE, {
+    httpOnly: true, secure: config.COOKIE_SECURE, sameSite: 'strict', path: REFRESH_COOKIE_PATH
+  })
 }
 
 /**
@@ -57,7 +70,9 @@ export function clearRefreshCookie (reply: FastifyReply, config: Config): void {
  * cookie travels with every request the browser makes, so a cookie-authenticated request from
  * an Origin we do not know is refused (CSRF; SameSite=Strict is the first line, this the second).
  */
-export function presentedRefreshToken (request: FastifyRequest, config: Config): { token: string, via: 'body' | 'cookie' } | undefined {
+export function presentedRefreshToken (
+  request: FastifyRequest, config: Config
+): { token: string, via: 'body' | 'cookie' } | undefined {
   // Checked before anything else, so that neither cookie is spent or cleared.
   if (countCookies(request.headers.cookie, REFRESH_COOKIE) > 1) {
     throw validationFailed(`The request carries more than one ${REFRESH_COOKIE} cookie`)

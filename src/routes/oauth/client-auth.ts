@@ -11,7 +11,9 @@ export function presentedClientCredentials (request: FastifyRequest): ClientCred
   const body = (request.body ?? {}) as Record<string, string | undefined>
   const header = request.headers.authorization
   const basic = header === undefined ? undefined : /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header)
-  if (header !== undefined && basic === null) throw invalidClient('Unsupported Authorization scheme; use HTTP Basic', false)
+  if (header !== undefined && basic === null) {
+    throw invalidClient('Unsupported Authorization scheme; use HTTP Basic', false)
+  }
   if (basic !== null && basic !== undefined) {
     if (body.client_secret !== undefined) throw invalidRequest('Use one client authentication method, not two')
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')

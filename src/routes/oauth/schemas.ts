@@ -12,7 +12,9 @@ export const OAuthParam = Param
 export const OAuthTokenParam = Type.String()
 
 export const OAuthError = Type.Object({
-  error: Type.String({ description: 'invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_scope, …' }),
+  error: Type.String({
+    description: 'invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_scope, …'
+  }),
   error_description: Type.String()
 }, { $id: 'OAuthError', description: 'RFC 6749 §5.2 error response' })
 

@@ -55,7 +55,9 @@ const tokenRoute: FastifyPluginAsyncTypebox = async function tokenRoute (fastify
     const context = requestContext(request)
     switch (body.grant_type) {
       case 'refresh_token': {
-        if (body.refresh_token === undefined || body.refresh_token === '') throw invalidRequest('refresh_token is required')
+        if (body.refresh_token === undefined || body.refresh_token === '') {
+          throw invalidRequest('refresh_token is required')
+        }
         // The same refresh as /auth/refresh; this endpoint answers in a body, so a cookie session's
         // token (which must never appear in one) is refused here, and the failure is invalid_grant.
         const client = presentedClientCredentials(request)

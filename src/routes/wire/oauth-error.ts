@@ -22,7 +22,8 @@ export function renderOAuthError (reply: FastifyReply, error: AppError): Fastify
   const oauthCode = OAUTH_EQUIVALENT[error.code] ?? error.code
   // HTTP-level refusals (413, 415) keep their status; other request errors are 400 (RFC 6749 §5.2).
   const httpLevel = error.code === 'payload_too_large' || error.code === 'unsupported_media_type'
-  const status = !httpLevel && (oauthCode === 'invalid_request' || oauthCode === 'invalid_grant') ? 400 : error.statusCode
+  const requestError = oauthCode === 'invalid_request' || oauthCode === 'invalid_grant'
+  const status = !httpLevel && requestError ? 400 : error.statusCode
   return reply
     .code(status)
     .headers(error.headers)
