@@ -1,7 +1,5 @@
-import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { serviceUnavailable } from '../errors.js'
 import { problemResponse } from '../schemas/common.js'
 
 const Status = Type.Object({ status: Type.String() })
@@ -37,11 +35,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (fas
       response: { 200: ReadyStatus, 503: problemResponse('The database does not answer') }
     }
   }, async () => {
-    try {
-      await sql`select 1`.execute(fastify.db)
-    } catch (error) {
-      throw serviceUnavailable('The database does not answer', error)
-    }
+    await fastify.services.checkDatabase()
     return { status: 'ok', rateLimitStore: fastify.rateLimitStore.mode() }
   })
 }

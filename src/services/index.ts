@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock.js'
 import type { AuthMetrics } from './metrics.js'
 import { createClientServices, type ClientServices } from './clients.js'
 import { createCredentialServices, type CredentialServices } from './credentials.js'
+import { createOperationServices, type OperationServices } from './operations.js'
 import { createSessionServices, type SessionServices } from './sessions.js'
 import { buildWiring, type Wiring } from './wiring.js'
 
@@ -33,7 +34,7 @@ export interface ServiceDeps {
  * fails still has to clear a cookie), the answer is a typed outcome; other refusals are thrown
  * as AppErrors (src/errors.ts), which each wire format renders in its own words.
  */
-export type Services = CredentialServices & SessionServices & ClientServices & {
+export type Services = CredentialServices & SessionServices & ClientServices & OperationServices & {
   /** The rules' wiring, built once: for the commands and tests that drive a rule directly. */
   readonly wiring: Wiring
 }
@@ -44,6 +45,7 @@ export function createServices (deps: ServiceDeps): Services {
     ...createCredentialServices(deps, wiring),
     ...createSessionServices(deps, wiring),
     ...createClientServices(deps, wiring),
+    ...createOperationServices(deps),
     wiring
   }
 }
