@@ -17,10 +17,13 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data
-# Memory (docs/BENCHMARKS.md): every argon2 buffer (19 MiB) is mmapped and returned when the hash is
-# done; without this glibc raises its mmap threshold after the first free and keeps ~19 MiB per
-# libuv thread for good.
-ENV MALLOC_MMAP_THRESHOLD_=131072
+# Memory and speed (docs/BENCHMARKS.md): one malloc arena, so argon2's 19 MiB buffers (at most
+# PASSWORD_HASH_CONCURRENCY at once) are reused in place instead of one kept per libuv thread; a
+# mmap threshold above them and a trim threshold above two of them, so that no hash maps, faults
+# in and zeroes 19 MiB afresh (returning them after each hash made every verify about 3 times slower).
+ENV MALLOC_ARENA_MAX=1
+ENV MALLOC_MMAP_THRESHOLD_=33554432
+ENV MALLOC_TRIM_THRESHOLD_=67108864
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -24,33 +24,40 @@ export function isPublicPath (path: string): boolean {
 
 const NO_CORS: FastifyCorsOptions = { origin: false }
 
+const AUTH_METHODS = ['GET', 'POST', 'DELETE']
+const OAUTH_METHODS = ['POST']
+const CREDENTIALED_ALLOWED_HEADERS = ['content-type', 'authorization']
+
+// The same for every request, so built once.
+const PUBLIC_CORS: FastifyCorsOptions = {
+  origin: '*',
+  credentials: false,
+  methods: ['GET', 'HEAD'],
+  // Conditional requests and SSE resumption send these; both need a preflight.
+  allowedHeaders: ['if-none-match', 'last-event-id'],
+  exposedHeaders: ['ETag', ...EXPOSED_HEADERS],
+  maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+  // An OPTIONS without Origin or Access-Control-Request-Method would otherwise get a bare
+  // text/plain 400 from the plugin; for a public document a 204 says all there is to say.
+  strictPreflight: false
+}
+
 /**
  * CORS options for one request. An origin outside ALLOWED_ORIGINS gets `origin: false`, which
  * makes @fastify/cors write no Access-Control-Allow-* header at all (a listed-but-unmatched
  * origin would still get Allow-Credentials). The allowed origin is echoed, never `*`, because
  * credentialed responses may not use the wildcard.
  */
-export function corsOptionsFor (path: string, origin: string | undefined, allowedOrigins: readonly string[]): FastifyCorsOptions {
-  if (isPublicPath(path)) {
-    return {
-      origin: '*',
-      credentials: false,
-      methods: ['GET', 'HEAD'],
-      // Conditional requests and SSE resumption send these; both need a preflight.
-      allowedHeaders: ['if-none-match', 'last-event-id'],
-      exposedHeaders: ['ETag', ...EXPOSED_HEADERS],
-      maxAge: PREFLIGHT_MAX_AGE_SECONDS,
-      // An OPTIONS without Origin or Access-Control-Request-Method would otherwise get a bare
-      // text/plain 400 from the plugin; for a public document a 204 says all there is to say.
-      strictPreflight: false
-    }
-  }
+export function corsOptionsFor (
+  path: string, origin: string | undefined, allowedOrigins: readonly string[]
+): FastifyCorsOptions {
+  if (isPublicPath(path)) return PUBLIC_CORS
   if (!isCredentialedPath(path) || origin === undefined || !allowedOrigins.includes(origin)) return NO_CORS
   return {
     origin,
     credentials: true,
-    methods: path.startsWith('/auth/') ? ['GET', 'POST', 'DELETE'] : ['POST'],
-    allowedHeaders: ['content-type', 'authorization'],
+    methods: path.startsWith('/auth/') ? AUTH_METHODS : OAUTH_METHODS,
+    allowedHeaders: CREDENTIALED_ALLOWED_HEADERS,
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: PREFLIGHT_MAX_AGE_SECONDS,
     // An OPTIONS from a listed origin without Access-Control-Request-Method is no preflight, but
@@ -60,7 +67,10 @@ export function corsOptionsFor (path: string, origin: string | undefined, allowe
   }
 }
 
-const pathOf = (request: FastifyRequest): string => request.url.split('?')[0] ?? ''
+const pathOf = (request: FastifyRequest): string => {
+  const query = request.url.indexOf('?')
+  return query === -1 ? request.url : request.url.slice(0, query)
+}
 
 /**
  * CORS for browser frontends on their own origin, with @fastify/cors. Headers are set in an
@@ -75,6 +85,9 @@ export default fp(async function corsPlugin (fastify) {
     hook: 'onRequest',
     // Preflight answers are computed per request; the OPTIONS route stays out of the API docs.
     hideOptionsRoute: true,
-    delegator: async (request: FastifyRequest) => corsOptionsFor(pathOf(request), request.headers.origin, allowedOrigins)
+    // The callback form: no promise per request.
+    delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
+      callback(null, corsOptionsFor(pathOf(request), request.headers.origin, allowedOrigins))
+    }
   })
 }, { name: 'cors', dependencies: ['config'], fastify: '5.x' })

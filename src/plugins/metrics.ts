@@ -50,10 +50,14 @@ export default fp(async function metricsPlugin (fastify) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [register]
   })
-  fastify.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode) }
+  // The callback form: no promise per response.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const labels = {
+      method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode)
+    }
     requests.inc(labels)
     durations.observe(labels, reply.elapsedTime / 1000)
+    done()
   })
 
   registerPoolGauge(register, () => fastify.database.poolStats())

@@ -17,5 +17,9 @@ export function applySecurityHeaders (request: FastifyRequest, reply: FastifyRep
 }
 
 export default fp(async function securityHeadersPlugin (fastify) {
-  fastify.addHook('onSend', async (request, reply) => { applySecurityHeaders(request, reply) })
+  // The callback form: no promise per response.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    applySecurityHeaders(request, reply)
+    done(null, payload)
+  })
 }, { name: 'security-headers', fastify: '5.x' })

@@ -9,10 +9,12 @@ import { serviceUnavailable } from '../errors.js'
 export default fp(async function shutdownPlugin (fastify) {
   let closing = false
   fastify.addHook('preClose', async () => { closing = true })
-  fastify.addHook('onRequest', async () => {
-    if (closing) throw serviceUnavailable('The service is shutting down; retry on another instance')
+  // Callback hooks: no promise per request while the service runs.
+  fastify.addHook('onRequest', (_request, _reply, done) => {
+    if (closing) done(serviceUnavailable('The service is shutting down; retry on another instance')); else done()
   })
-  fastify.addHook('onSend', async (_request, reply) => {
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
+    done(null, payload)
   })
 }, { name: 'shutdown', dependencies: ['errors'], fastify: '5.x' })

@@ -15,8 +15,23 @@ const Jwk = Type.Object({
   e: Type.Optional(Type.String())
 }, { additionalProperties: false, description: 'A public signing key (RFC 7517); private members never appear' })
 
+// The schema's members in its order: the bytes fast-json-stringify wrote from the schema, and no
+// other member (a private `d` above all) can reach the body even if a stored JWK carried one.
+const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'] as const
+
+function serializeJwks (keys: ReadonlyArray<Record<string, unknown>>): string {
+  return JSON.stringify({
+    keys: keys.map((key) => Object.fromEntries(JWK_MEMBERS.filter((name) => key[name] !== undefined)
+      .map((name) => [name, key[name]])))
+  })
+}
+
+type JwksBody = { keys: Array<{ kty: string, kid: string, alg: string, use: 'sig' }> }
+
 const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoutes (fastify) {
   const { config } = fastify
+  const cacheControl = `public, max-age=${config.JWKS_MAX_AGE_SECONDS}`
+  let serialized = { etag: '', body: '' }
 
   fastify.get('/.well-known/jwks.json', {
     schema: {
@@ -32,12 +47,18 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
     }
   }, async (request, reply) => {
     const { document, etag } = fastify.keys.jwks()
-    reply.header('cache-control', `public, max-age=${fastify.config.JWKS_MAX_AGE_SECONDS}`).header('etag', etag)
+    reply.header('cache-control', cacheControl).header('etag', etag)
     const ifNoneMatch = request.headers['if-none-match']
-    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === etag)) {
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => {
+      const trimmed = tag.trim()
+      return trimmed === '*' || trimmed.replace(/^W\//, '') === etag
+    })) {
       return await reply.code(304).send()
     }
-    return document as { keys: Array<{ kty: string, kid: string, alg: string, use: 'sig' }> }
+    // Serialized once per key-ring version (its ETag), not per request.
+    if (serialized.etag !== etag) serialized = { etag, body: serializeJwks(document.keys) }
+    // A string body skips the response serializer (the schema stays, for the API docs).
+    return await reply.type('application/json; charset=utf-8').send(serialized.body as unknown as JwksBody)
   })
 
   const metadata = {
