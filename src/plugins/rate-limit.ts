@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 import { Gauge } from 'prom-client'
-import { AppError } from '../errors.js'
+import { rateLimited } from '../errors.js'
 import { createFallbackStore } from '../lib/fallback-rate-limit-store.js'
 
 export type RateLimitPreset = 'register' | 'login' | 'refresh' | 'token'
@@ -85,8 +85,7 @@ export default fp(async function rateLimitPlugin (fastify) {
     skipOnError: false,
     ipv6Subnet: 64,
     onExceeded: (request) => { fastify.metrics.rateLimited(request.routeOptions.url ?? 'unmatched') },
-    errorResponseBuilder: (_request, context) => new AppError('rate_limited', `Too many requests; retry in ${context.after}`, {
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) }
-    })
+    errorResponseBuilder: (_request, context) =>
+      rateLimited(`Too many requests; retry in ${context.after}`, Math.max(1, Math.ceil(context.ttl / 1000)))
   })
 }, { name: 'rate-limit', dependencies: ['config', 'metrics'], fastify: '5.x' })
