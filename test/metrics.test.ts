@@ -1,8 +1,9 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createServiceClient } from '../src/domain/clients/clients.js'
-import { buildTestApp, postJson, registerUser, STRONG_PASSWORD } from './helper.js'
-import { basic, loginBody, postForm } from './oauth/oauth-helpers.js'
+import { buildTestApp, postJson, STRONG_PASSWORD } from './helper.js'
+import { basic, postForm } from './oauth/oauth-helpers.js'
+import { loginForTokens, registerUser } from './support/auth-steps.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -72,7 +73,7 @@ t.test('each route counts what it did: logins, refreshes, reuse, tokens by grant
   const delta = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
     valueOf(samples, name, labels) - valueOf(before, name, labels)
 
-  const login = await loginBody(app, user)
+  const login = await loginForTokens(app, user)
   const wrong = await postJson(app, '/auth/login', { email: user.email, password: 'not the password at all' })
   t.equal(wrong.statusCode, 401)
   const refreshed = await postJson(app, '/auth/refresh', { refreshToken: login.refreshToken })

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { buildTestApp, openTestDatabase, registerUser } from '../helper.js'
-import { login, refreshCookieOf, refreshWithCookie, sha256 } from '../sessions/session-helpers.js'
-import { assertOAuthError, basic, loginBody, postForm } from './oauth-helpers.js'
+import { buildTestApp, openTestDatabase } from '../helper.js'
+import { sha256 } from '../sessions/session-helpers.js'
+import { assertOAuthError, basic, postForm } from './oauth-helpers.js'
+import { login, loginForTokens, refreshCookieOf, refreshWithCookie, registerUser } from '../support/auth-steps.js'
 
 t.test('/oauth/token refresh: a token belongs to its session\'s client and delivery', async (t) => {
   const database = await openTestDatabase(t)
@@ -12,7 +13,7 @@ t.test('/oauth/token refresh: a token belongs to its session\'s client and deliv
     .select('spent_at').where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow()).spent_at
 
   t.test('another authenticated client gets invalid_grant, and the token is not spent', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const refused = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken },
       basic(service.clientId, service.clientSecret))
     assertOAuthError(t, refused, 400, 'invalid_grant')
@@ -24,7 +25,7 @@ t.test('/oauth/token refresh: a token belongs to its session\'s client and deliv
   })
 
   t.test('another client presenting a spent token does not revoke the session (it learns nothing)', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const next = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
     t.equal(next.statusCode, 200)
     await database.db.updateTable('refresh_tokens').set({ spent_at: new Date(Date.now() - 3_600_000) })

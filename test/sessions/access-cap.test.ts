@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, openTestDatabase } from '../helper.js'
 import { postForm } from '../oauth/oauth-helpers.js'
-import { login, loginForTokens, newUser, refreshWithBody, tokensOf } from './session-helpers.js'
+import { login, loginForTokens, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 const ISSUER = 'http://issuer.test'
 const AUDIENCE = 'http://api.test'
@@ -18,7 +18,7 @@ t.test('no access token outlives its session\'s absolute end', async (t) => {
   t.test('at login: a session shorter than the access-token lifetime caps exp and expiresIn', async (t) => {
     const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 300 })
     const before = Math.floor(Date.now() / 1000)
-    const response = await login(app, await newUser(app), 'body')
+    const response = await login(app, await registerUser(app), 'body')
     t.equal(response.statusCode, 200, response.body)
     const body = response.json()
     t.ok(body.expiresIn <= 300 && body.expiresIn >= 298, `expiresIn ${body.expiresIn} says the session's end`)
@@ -30,7 +30,7 @@ t.test('no access token outlives its session\'s absolute end', async (t) => {
   t.test('at every refresh, /auth/refresh and /oauth/token alike', async (t) => {
     const database = await openTestDatabase(t)
     const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900 }, { database })
-    const user = await newUser(app)
+    const user = await registerUser(app)
     for (const via of ['auth', 'oauth'] as const) {
       const first = await loginForTokens(app, user)
       const end = new Date(Date.now() + 100_000)
@@ -50,7 +50,7 @@ t.test('no access token outlives its session\'s absolute end', async (t) => {
 
   t.test('a long session keeps the full access-token lifetime', async (t) => {
     const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900 })
-    const first = await loginForTokens(app, await newUser(app))
+    const first = await loginForTokens(app, await registerUser(app))
     const refreshed = await refreshWithBody(app, first.refreshToken)
     t.equal(refreshed.json().expiresIn, 900)
   })

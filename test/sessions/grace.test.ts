@@ -1,14 +1,14 @@
 import t from 'tap'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
+import { auditTypes, secondsAgo, sessionRow, sha256, unspentTokenCount } from './session-helpers.js'
 import {
-  auditTypes, login, loginForTokens, me, newUser, refreshCookieOf, refreshWithBody, refreshWithCookie,
-  secondsAgo, sessionRow, sha256, tokensOf, unspentTokenCount
-} from './session-helpers.js'
+  login, loginForTokens, me, refreshCookieOf, refreshWithBody, refreshWithCookie, registerUser, tokensOf
+} from '../support/auth-steps.js'
 
 t.test('the reuse grace window (default 10 s)', async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, {}, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
 
   const spendBack = async (token: string, seconds: number): Promise<void> => {
     await database.db.updateTable('refresh_tokens').set({ spent_at: secondsAgo(seconds) }).where('token_hash', '=', sha256(token)).execute()

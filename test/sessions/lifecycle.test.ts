@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { assertProblem, buildTestApp, openTestDatabase, postJson, uniqueEmail } from '../helper.js'
-import {
-  auditTypes, bearer, login, loginForTokens, me, newUser, refreshWithBody, secondsAgo, sessionRow,
-  type BodyTokens, type TestUser
-} from './session-helpers.js'
+import { auditTypes, secondsAgo, sessionRow } from './session-helpers.js'
 import { startSession } from '../../src/domain/sessions/start-session.js'
+import {
+  bearer, type BodyTokens, login, loginForTokens, me, refreshWithBody, registerUser, type TestUser
+} from '../support/auth-steps.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const NEW_PASSWORD = 'a different long passphrase 77'
@@ -27,25 +27,25 @@ t.test('how a session ends, and what the client sees', async (t) => {
   }
 
   t.test('absolute expiry: refresh is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     await database.db.updateTable('sessions').set({ expires_at: secondsAgo(1) }).where('id', '=', session.sessionId).execute()
     await assertEnded(t, session, 'session_expired')
   })
 
   t.test('idle timeout: a session not refreshed for SESSION_IDLE_TTL is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 1) }).where('id', '=', session.sessionId).execute()
     await assertEnded(t, session, 'session_expired')
   })
 
   t.test('a session used just inside the idle timeout lives on', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 - 60) }).where('id', '=', session.sessionId).execute()
     await assertAlive(t, session)
   })
 
   t.test('POST /auth/logout with the refresh token in the body: 204, then the token is 401', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     const response = await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })
     t.equal(response.statusCode, 204)
     await assertEnded(t, session)
@@ -54,7 +54,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/logout with only an access token: 204 and that session is revoked', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const session = await loginForTokens(app, user)
     const other = await loginForTokens(app, user)
     const response = await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(session.accessToken) })
@@ -69,9 +69,9 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/logout-all: 204 and every session of the user ends, others\' do not', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const sessions = [await loginForTokens(app, user), await loginForTokens(app, user), await loginForTokens(app, user)]
-    const stranger = await loginForTokens(app, await newUser(app))
+    const stranger = await loginForTokens(app, await registerUser(app))
     const response = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[1]!.accessToken) })
     t.equal(response.statusCode, 204)
     for (const session of sessions) await assertEnded(t, session)
@@ -80,7 +80,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('GET /auth/sessions lists the live sessions, exactly one of them current', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const laptop = await loginForTokens(app, user, { 'user-agent': 'Laptop/1.0' })
     const phone = await loginForTokens(app, user, { 'user-agent': 'Phone/2.0' })
     const gone = await loginForTokens(app, user, { 'user-agent': 'Gone/3.0' })
@@ -104,10 +104,10 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('DELETE /auth/sessions/:id revokes one of your own sessions and nobody else\'s', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const current = await loginForTokens(app, user)
     const lost = await loginForTokens(app, user)
-    const stranger = await loginForTokens(app, await newUser(app))
+    const stranger = await loginForTokens(app, await registerUser(app))
     const remove = async (id: string) => await app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(current.accessToken) })
 
     t.equal((await remove(lost.sessionId)).statusCode, 204, 'own other session: 204')
@@ -121,7 +121,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/password', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const caller = await loginForTokens(app, user)
     const other = await loginForTokens(app, user)
     const change = async (currentPassword: string, newPassword: string) =>
@@ -152,7 +152,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('login failures: unknown email and wrong password answer identically', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const unknown = await login(app, { email: uniqueEmail('nobody'), password: user.password }, 'body')
     const wrong = await login(app, { email: user.email, password: 'not the right password' }, 'body')
     assertProblem(t, unknown, 401, 'invalid_credentials')
@@ -164,8 +164,8 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('account throttling after LOGIN_FAILURES_BEFORE_BACKOFF (default 10) failures', async (t) => {
-    const victim = await newUser(app)
-    const bystander = await newUser(app)
+    const victim = await registerUser(app)
+    const bystander = await registerUser(app)
     for (let i = 1; i <= 10; i++) {
       assertProblem(t, await login(app, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
     }
@@ -190,7 +190,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('audit_events records every way in and out', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     assertProblem(t, await login(app, { email: user.email, password: 'wrong password' }, 'body'), 401, 'invalid_credentials')
     const a = await loginForTokens(app, user)
     const b = await loginForTokens(app, user)
@@ -223,7 +223,7 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   const refreshStatus = async (app: FastifyInstance, session: BodyTokens): Promise<number> => (await refreshWithBody(app, session.refreshToken)).statusCode
 
   t.test('1: a second login revokes the first session', async (t) => {
-    const [first, second] = await loginAll(single, await newUser(single), 2)
+    const [first, second] = await loginAll(single, await registerUser(single), 2)
     assertProblem(t, await refreshWithBody(single, first!.refreshToken), 401, 'invalid_refresh_token')
     assertProblem(t, await me(single, first!.accessToken), 401, 'invalid_token')
     t.equal((await sessionRow(database, first!.sessionId)).revoked_reason, 'session_limit')
@@ -232,20 +232,20 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   })
 
   t.test('2: a third login revokes only the oldest', async (t) => {
-    const [oldest, middle, newest] = await loginAll(double, await newUser(double), 3)
+    const [oldest, middle, newest] = await loginAll(double, await registerUser(double), 3)
     t.equal(await refreshStatus(double, oldest!), 401, 'the oldest is revoked')
     t.equal(await refreshStatus(double, middle!), 200, 'the middle one lives')
     t.equal(await refreshStatus(double, newest!), 200, 'the newest lives')
   })
 
   t.test('2: sessions of other users do not count', async (t) => {
-    const [mine] = await loginAll(double, await newUser(double), 1)
-    await loginAll(double, await newUser(double), 3)
+    const [mine] = await loginAll(double, await registerUser(double), 1)
+    await loginAll(double, await registerUser(double), 3)
     t.equal(await refreshStatus(double, mine!), 200)
   })
 
   t.test('1: the newest login wins even when its instance\'s clock runs 2 s behind the previous one\'s', async (t) => {
-    const user = await newUser(single)
+    const user = await registerUser(single)
     const earlier = await loginForTokens(single, user)
     // A second instance whose clock lags (or a login that read the clock, then waited for the
     // lock while another login committed): its session is created "before" the earlier one.
@@ -259,7 +259,7 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   })
 
   t.test('2: a session that already ended by idleness does not count toward the limit', async (t) => {
-    const user = await newUser(double)
+    const user = await registerUser(double)
     const [active, idle] = await loginAll(double, user, 2)
     // `idle` was last used more than SESSION_IDLE_TTL ago: it has ended.
     await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 60) }).where('id', '=', idle!.sessionId).execute()

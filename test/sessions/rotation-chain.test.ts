@@ -1,6 +1,7 @@
 import t from 'tap'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
-import { auditTypes, loginForTokens, me, newUser, refreshWithBody, sessionRow, sha256, tokensOf, unspentTokenCount } from './session-helpers.js'
+import { auditTypes, sessionRow, sha256, unspentTokenCount } from './session-helpers.js'
+import { loginForTokens, me, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 const CHAIN_LENGTH = 100
 const REPLAYED = 37
@@ -9,7 +10,7 @@ t.test('a chain of rotations, then the replay of an early token', async (t) => {
   const database = await openTestDatabase(t)
   // No grace at all: any replay of a spent token is reuse.
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 0 }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const first = await loginForTokens(app, user)
   const other = await loginForTokens(app, user)
 
