@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { assertProblem, buildTestApp, openTestDatabase, postJson, uniqueEmail } from '../helper.js'
-import { auditTypes, secondsAgo, sessionRow } from './session-helpers.js'
+import { auditTypes, sessionRow } from './session-helpers.js'
+import { createTestClock } from '../support/test-clock.js'
 import { startSession } from '../../src/domain/sessions/start-session.js'
 import {
-  bearer, type BodyTokens, login, loginForTokens, me, refreshWithBody, registerUser, type TestUser
+  bearer, type BodyTokens, login, loginForTokens, me, refreshWithBody, registerUser, type TestUser, tokensOf
 } from '../support/auth-steps.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -26,22 +27,36 @@ t.test('how a session ends, and what the client sees', async (t) => {
     return { ...session, refreshToken: response.json().refreshToken, accessToken: response.json().accessToken }
   }
 
-  t.test('absolute expiry: refresh is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await registerUser(app))
-    await database.db.updateTable('sessions').set({ expires_at: secondsAgo(1) }).where('id', '=', session.sessionId).execute()
-    await assertEnded(t, session, 'session_expired')
+  // Lifetimes are judged on the app's clock: these move a test clock on an app of their own. Its
+  // access tokens last as long as a session, so a refused one was refused for the session's sake.
+  const IDLE = 3600
+  const LIFETIME = 7200
+  const clock = createTestClock()
+  const lifetimes = { SESSION_IDLE_TTL: IDLE, REFRESH_TOKEN_TTL: LIFETIME, ACCESS_TOKEN_TTL: LIFETIME }
+  const timed = await buildTestApp(t, lifetimes, { database, clock })
+
+  t.test('absolute expiry: refresh is 401 session_expired, however recently the session was used', async (t) => {
+    let session = await loginForTokens(timed, await registerUser(timed))
+    for (let step = 0; step < 2; step++) {
+      clock.advance(IDLE - 600)
+      session = await assertAlive(t, session, timed)
+    }
+    clock.advance(LIFETIME - 2 * (IDLE - 600) - 1)
+    session = await assertAlive(t, session, timed)
+    clock.advance(2)
+    await assertEnded(t, session, 'session_expired', timed)
   })
 
   t.test('idle timeout: a session not refreshed for SESSION_IDLE_TTL is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await registerUser(app))
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 1) }).where('id', '=', session.sessionId).execute()
-    await assertEnded(t, session, 'session_expired')
+    const session = await loginForTokens(timed, await registerUser(timed))
+    clock.advance(IDLE + 1)
+    await assertEnded(t, session, 'session_expired', timed)
   })
 
   t.test('a session used just inside the idle timeout lives on', async (t) => {
-    const session = await loginForTokens(app, await registerUser(app))
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 - 60) }).where('id', '=', session.sessionId).execute()
-    await assertAlive(t, session)
+    const session = await loginForTokens(timed, await registerUser(timed))
+    clock.advance(IDLE - 60)
+    await assertAlive(t, session, timed)
   })
 
   t.test('POST /auth/logout with the refresh token in the body: 204, then the token is 401', async (t) => {
@@ -164,21 +179,23 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('account throttling after LOGIN_FAILURES_BEFORE_BACKOFF (default 10) failures', async (t) => {
-    const victim = await registerUser(app)
-    const bystander = await registerUser(app)
+    const victim = await registerUser(timed)
+    const bystander = await registerUser(timed)
     for (let i = 1; i <= 10; i++) {
-      assertProblem(t, await login(app, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
+      assertProblem(t, await login(timed, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
     }
-    // The tenth failure starts a (1 s) back-off; the next attempt follows at once.
-    const blocked = await login(app, victim, 'body')
+    // The tenth failure starts a (1 s) back-off; the next attempt follows at once. The clock then
+    // moves past it: nothing in the database is edited.
+    const blocked = await login(timed, victim, 'body')
     assertProblem(t, blocked, 429, 'rate_limited')
     t.match(blocked.headers['retry-after'], /^[1-9]\d*$/, 'with Retry-After in whole seconds')
     t.notMatch(blocked.body, victim.email, 'the email is not echoed')
-    t.equal((await login(app, bystander, 'body')).statusCode, 200, 'another account is unaffected')
+    t.equal((await login(timed, bystander, 'body')).statusCode, 200, 'another account is unaffected')
 
-    await database.db.updateTable('login_throttles').set({ blocked_until: secondsAgo(1) }).where('email', '=', victim.email).execute()
-    t.equal((await login(app, victim, 'body')).statusCode, 200, 'the back-off ends by itself')
-    t.equal((await login(app, victim, 'body')).statusCode, 200, 'and a success clears the count')
+    const backOff = Number(blocked.headers['retry-after'])
+    clock.advance(backOff + 1)
+    t.equal((await login(timed, victim, 'body')).statusCode, 200, 'the back-off ends by itself')
+    t.equal((await login(timed, victim, 'body')).statusCode, 200, 'and a success clears the count')
   })
 
   t.test('an unknown email is throttled exactly like a real account', async (t) => {
@@ -259,12 +276,23 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   })
 
   t.test('2: a session that already ended by idleness does not count toward the limit', async (t) => {
-    const user = await registerUser(double)
-    const [active, idle] = await loginAll(double, user, 2)
-    // `idle` was last used more than SESSION_IDLE_TTL ago: it has ended.
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 60) }).where('id', '=', idle!.sessionId).execute()
-    const [fresh] = await loginAll(double, user, 1)
-    t.equal(await refreshStatus(double, fresh!), 200, 'the new session lives')
-    t.equal(await refreshStatus(double, active!), 200, 'the one live older session is within the limit of 2 and survives')
+    // On a clock of its own (a test clock stands still, so each login is moved 1 s apart: the
+    // oldest session must be unambiguous).
+    const clock = createTestClock()
+    const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: 2 }, { database, clock })
+    const user = await registerUser(app)
+    const [active] = await loginAll(app, user, 1)
+    clock.advance(1)
+    const [idle] = await loginAll(app, user, 1)
+    // Half an idle period later `active` (the oldest) is used and `idle` is not; another half later
+    // `idle` has been unused for longer than SESSION_IDLE_TTL (default 86 400 s): it has ended.
+    clock.advance(43_200)
+    const stillActive = tokensOf(await refreshWithBody(app, active!.refreshToken), 'refresh active')
+    clock.advance(43_200 + 60)
+    const [fresh] = await loginAll(app, user, 1)
+    t.equal(await refreshStatus(app, fresh!), 200, 'the new session lives')
+    t.equal(await refreshStatus(app, stillActive), 200,
+      'the one live older session is within the limit of 2 and survives')
+    t.equal(await refreshStatus(app, idle!), 401, 'and the idle one has indeed ended')
   })
 })
