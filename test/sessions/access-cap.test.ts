@@ -18,8 +18,10 @@ async function verified (app: FastifyInstance, token: string): Promise<{ iat: nu
 
 t.test('no access token outlives its session\'s absolute end', async (t) => {
   t.test('at login: a session shorter than the access-token lifetime caps exp and expiresIn', async (t) => {
-    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 300 })
-    const before = Math.floor(Date.now() / 1000)
+    // On a test clock that stands still, so a slow login cannot push exp past `before + 301`.
+    const clock = createTestClock()
+    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 300 }, { clock })
+    const before = Math.floor(clock.now().getTime() / 1000)
     const response = await login(app, await registerUser(app), 'body')
     t.equal(response.statusCode, 200, response.body)
     const body = response.json()
