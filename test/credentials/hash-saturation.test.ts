@@ -2,7 +2,8 @@ import t from 'tap'
 import { buildTestApp, postJson } from '../helper.js'
 import { login, registerUser } from '../support/auth-steps.js'
 
-t.test('a login flood beyond the hashing queue gets 503 with Retry-After, while refresh and JWKS keep answering', async (t) => {
+const FLOOD = 'a login flood beyond the hashing queue gets 503 with Retry-After, while refresh and JWKS keep answering'
+t.test(FLOOD, async (t) => {
   const app = await buildTestApp(t, { PASSWORD_HASH_CONCURRENCY: 1, PASSWORD_HASH_QUEUE: 2 })
   const user = await registerUser(app)
   const session = (await login(app, user, 'body')).json()

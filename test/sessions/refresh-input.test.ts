@@ -12,7 +12,11 @@ import {
  * (cookie tossing), a cross-site POST without Origin, and strings that are not ours at all.
  */
 /** Two refresh_token cookies in one Cookie header, as a sibling subdomain can plant them. */
-async function postWithCookieHeader (app: FastifyInstance, url: string, cookieHeader: string): Promise<LightMyRequestResponse> {
+async function postWithCookieHeader (
+  app: FastifyInstance,
+  url: string,
+  cookieHeader: string
+): Promise<LightMyRequestResponse> {
   return await app.inject({ method: 'POST', url, headers: { cookie: cookieHeader } })
 }
 
@@ -41,13 +45,20 @@ t.test('refresh input that is not one plain refresh token', async (t) => {
   t.test('a cookie POST without Origin but with Sec-Fetch-Site: cross-site → 403 csrf_rejected', async (t) => {
     const victim = await loginWithCookie(app, await registerUser(app))
     for (const url of ['/auth/refresh', '/auth/logout']) {
-      const response = await app.inject({ method: 'POST', url, cookies: { [REFRESH_COOKIE]: victim.cookie }, headers: { 'sec-fetch-site': 'cross-site' } })
+      const response = await app.inject({
+        method: 'POST', url, cookies: { [REFRESH_COOKIE]: victim.cookie }, headers: { 'sec-fetch-site': 'cross-site' }
+      })
       assertProblem(t, response, 403, 'csrf_rejected')
     }
     t.equal(await unspentTokenCount(database, victim.sessionId), 1, 'nothing was spent or revoked')
     for (const site of ['same-origin', 'none']) {
       const fresh = await loginWithCookie(app, await registerUser(app))
-      const response = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: fresh.cookie }, headers: { 'sec-fetch-site': site } })
+      const response = await app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        cookies: { [REFRESH_COOKIE]: fresh.cookie },
+        headers: { 'sec-fetch-site': site }
+      })
       t.equal(response.statusCode, 200, `Sec-Fetch-Site: ${site} is fine`)
     }
   })
@@ -63,11 +74,13 @@ t.test('refresh input that is not one plain refresh token', async (t) => {
       assertProblem(t, viaCookie, 401, 'invalid_refresh_token')
       const logout = await postJson(app, '/auth/logout', { refreshToken: value })
       t.equal(logout.statusCode, 204, `logout with ${label}: not a 400, nothing to end`)
-      assertOAuthError(t, await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: value }), 400, 'invalid_grant')
+      const viaOAuth = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: value })
+      assertOAuthError(t, viaOAuth, 400, 'invalid_grant')
       t.equal((await postForm(app, '/oauth/revoke', { token: value })).statusCode, 200, `/oauth/revoke with ${label}`)
     }
     t.equal(await unspentTokenCount(database, tokens.sessionId), 1, 'the real session is untouched')
     assertProblem(t, await postJson(app, '/auth/refresh', { refreshToken: 42 }), 400, 'validation_failed')
-    assertProblem(t, await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken, extra: 1 }), 400, 'validation_failed')
+    const extra = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken, extra: 1 })
+    assertProblem(t, extra, 400, 'validation_failed')
   })
 })

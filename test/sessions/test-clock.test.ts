@@ -6,7 +6,9 @@ import { loginForTokens, me, refreshWithBody, registerUser, tokensOf } from '../
 // The clock given to buildApp reaches every rule, the ones judged in SQL included.
 t.test('the app\'s clock decides grace, idle and absolute expiry, and access-token lifetime', async (t) => {
   const clock = createTestClock()
-  const settings = { REFRESH_REUSE_GRACE_SECONDS: 10, SESSION_IDLE_TTL: 3600, REFRESH_TOKEN_TTL: 7200, ACCESS_TOKEN_TTL: 600 }
+  const settings = {
+    REFRESH_REUSE_GRACE_SECONDS: 10, SESSION_IDLE_TTL: 3600, REFRESH_TOKEN_TTL: 7200, ACCESS_TOKEN_TTL: 600
+  }
   const app = await buildTestApp(t, settings, { clock })
   const user = await registerUser(app)
 
