@@ -66,8 +66,11 @@ async function fileDatabase (): Promise<{ url?: string, pglite?: PGlite }> {
 async function migratedPGlite (): Promise<PGlite> {
   const migrationsDir = new URL('../migrations/', import.meta.url)
   // Keyed by the PGlite version and the migrations, so a stale template is never used.
-  const hash = createHash('sha256').update(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)))
-  for (const file of (await readdir(migrationsDir)).sort()) hash.update(file).update(await readFile(new URL(file, migrationsDir)))
+  const pglitePackage = new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)
+  const hash = createHash('sha256').update(await readFile(pglitePackage))
+  for (const file of (await readdir(migrationsDir)).sort()) {
+    hash.update(file).update(await readFile(new URL(file, migrationsDir)))
+  }
   const templatePath = join(tmpdir(), `token-service-pglite-${hash.digest('hex').slice(0, 16)}.tar`)
   try {
     return await PGlite.create({ loadDataDir: new Blob([await readFile(templatePath)]) })
@@ -126,7 +129,11 @@ export interface TestAppOptions {
 }
 
 /** The real application, on this file's database, closed at teardown. */
-export async function buildTestApp (t: Teardown, overrides: Record<string, string | number | boolean> = {}, options: TestAppOptions = {}): Promise<FastifyInstance> {
+export async function buildTestApp (
+  t: Teardown,
+  overrides: Record<string, string | number | boolean> = {},
+  options: TestAppOptions = {}
+): Promise<FastifyInstance> {
   const config = testConfig(overrides)
   const database = options.database ?? await openTestDatabase(t)
   if (options.freshKeys === true) await database.db.deleteFrom('signing_keys').execute()
@@ -142,14 +149,14 @@ export const uniqueEmail = (label = 'user'): string => `${label}-${process.pid}-
 
 export const STRONG_PASSWORD = 'correct horse battery staple 42'
 
-export async function postJson (app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
-}
-
-export async function registerUser (app: FastifyInstance, email = uniqueEmail(), password = STRONG_PASSWORD): Promise<{ email: string, password: string, id: string }> {
-  const response = await postJson(app, '/auth/register', { email, password })
-  if (response.statusCode !== 201) throw new Error(`register failed: ${response.statusCode} ${response.body}`)
-  return { email, password, id: response.json().user.id }
+export async function postJson (
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {}
+): Promise<LightMyRequestResponse> {
+  const json = { 'content-type': 'application/json', ...headers }
+  return await app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: json })
 }
 
 /** Assert a problem+json answer with the given status and code. */

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { createServiceClient } from '../src/domain/clients/clients.js'
-import { buildTestApp, postJson, registerUser, STRONG_PASSWORD } from './helper.js'
-import { basic, loginBody, postForm } from './oauth/oauth-helpers.js'
+import { buildTestApp, STRONG_PASSWORD, uniqueEmail } from './helper.js'
+import { basic, postForm } from './oauth/oauth-helpers.js'
+import { login, loginForTokens, refreshWithBody, registerUser, tokensOf } from './support/auth-steps.js'
+import { createTestClock } from './support/test-clock.js'
+import { FIRST_PARTY_CLIENT_ID } from './tokens/token-fixtures.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -50,9 +54,11 @@ t.test('requests are counted and timed by method, route pattern and status code'
   await app.inject('/health/live')
   await app.inject('/health/live')
   const after = await scrape(app)
-  t.equal(valueOf(after, 'http_requests_total', LIVE_OK) - valueOf(before, 'http_requests_total', LIVE_OK), 2)
-  t.equal(valueOf(after, 'http_request_duration_seconds_count', LIVE_OK) - valueOf(before, 'http_request_duration_seconds_count', LIVE_OK), 2)
-  t.ok(valueOf(after, 'http_request_duration_seconds_bucket', { ...LIVE_OK, le: '+Inf' }) >= 2, 'the histogram has buckets')
+  const moved = (name: string): number => valueOf(after, name, LIVE_OK) - valueOf(before, name, LIVE_OK)
+  t.equal(moved('http_requests_total'), 2)
+  t.equal(moved('http_request_duration_seconds_count'), 2)
+  const buckets = valueOf(after, 'http_request_duration_seconds_bucket', { ...LIVE_OK, le: '+Inf' })
+  t.ok(buckets >= 2, 'the histogram has buckets')
 })
 
 t.test('requests that match no route share one "unmatched" label, whatever their URL', async (t) => {
@@ -60,46 +66,118 @@ t.test('requests that match no route share one "unmatched" label, whatever their
   await app.inject('/no/such/path-1')
   await app.inject('/no/such/path-2?x=1')
   const response = await app.inject('/metrics')
-  t.equal(valueOf(parseExposition(response.body), 'http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }), 2)
+  const unmatched = { method: 'GET', route: 'unmatched', status_code: '404' }
+  t.equal(valueOf(parseExposition(response.body), 'http_requests_total', unmatched), 2)
   t.notMatch(response.body, /path-1|path-2/, 'raw URLs never become label values')
 })
 
-t.test('each route counts what it did: logins, refreshes, reuse, tokens by grant, rate-limit hits', async (t) => {
-  // Driven through the routes, never through app.metrics, so a route that forgets to count fails here.
-  const app = await buildTestApp(t, { RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2, REFRESH_REUSE_GRACE_SECONDS: 0 })
-  const user = await registerUser(app)
+/** Every domain series; each scenario below states its change in all of them (the rest must stay 0). */
+const DOMAIN_SERIES = [
+  'auth_logins_total{result="ok"}',
+  'auth_logins_total{result="failed"}',
+  ...['ok', 'grace', 'reused', 'invalid', 'expired'].map((result) => `auth_refreshes_total{result="${result}"}`),
+  'auth_refresh_reuse_detections_total',
+  ...['password', 'refresh_token', 'client_credentials'].map((grant) => `tokens_issued_total{grant="${grant}"}`),
+  'rate_limit_hits_total{route="/auth/login"}'
+] as const
+type Series = typeof DOMAIN_SERIES[number]
+
+function seriesValue (samples: Sample[], series: string): number {
+  const [, name = '', label, value] = /^(\w+)(?:\{(\w+)="([^"]*)"\})?$/.exec(series) ?? []
+  return valueOf(samples, name, label === undefined ? {} : { [label]: value! })
+}
+
+/** How much each domain series of GET /metrics moved while `act` ran. */
+async function countedDuring (app: FastifyInstance, act: () => Promise<void>): Promise<Record<string, number>> {
   const before = await scrape(app)
-  const delta = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
-    valueOf(samples, name, labels) - valueOf(before, name, labels)
-
-  const login = await loginBody(app, user)
-  const wrong = await postJson(app, '/auth/login', { email: user.email, password: 'not the password at all' })
-  t.equal(wrong.statusCode, 401)
-  const refreshed = await postJson(app, '/auth/refresh', { refreshToken: login.refreshToken })
-  t.equal(refreshed.statusCode, 200)
-  const oauthRefresh = await postForm(app, '/oauth/token', {
-    grant_type: 'refresh_token', refresh_token: refreshed.json().refreshToken, client_id: 'first-party'
-  })
-  t.equal(oauthRefresh.statusCode, 200, oauthRefresh.body)
-  const replay = await postJson(app, '/auth/refresh', { refreshToken: login.refreshToken })
-  t.equal(replay.statusCode, 401)
-  const client = await createServiceClient(app.db, { name: 'metrics-svc', scope: 'read' })
-  const service = await postForm(app, '/oauth/token', { grant_type: 'client_credentials' },
-    basic(client.clientId, client.clientSecret))
-  t.equal(service.statusCode, 200, service.body)
-  const limited = await postJson(app, '/auth/login', { email: user.email, password: STRONG_PASSWORD })
-  t.equal(limited.statusCode, 429, 'the third login from one address is over RATE_LIMIT_LOGIN_MAX=2')
-
+  await act()
   const after = await scrape(app)
-  t.equal(delta(after, 'auth_logins_total', { result: 'ok' }), 1)
-  t.equal(delta(after, 'auth_logins_total', { result: 'failed' }), 1)
-  t.equal(delta(after, 'auth_refreshes_total', { result: 'ok' }), 2, '/auth/refresh and /oauth/token')
-  t.equal(delta(after, 'auth_refreshes_total', { result: 'reused' }), 1)
-  t.equal(delta(after, 'auth_refresh_reuse_detections_total'), 1)
-  t.equal(delta(after, 'tokens_issued_total', { grant: 'password' }), 1)
-  t.equal(delta(after, 'tokens_issued_total', { grant: 'refresh_token' }), 2)
-  t.equal(delta(after, 'tokens_issued_total', { grant: 'client_credentials' }), 1)
-  t.equal(delta(after, 'rate_limit_hits_total', { route: '/auth/login' }), 1)
+  return Object.fromEntries(DOMAIN_SERIES.map((series) =>
+    [series, seriesValue(after, series) - seriesValue(before, series)]))
+}
+
+const only = (changed: Partial<Record<Series, number>>): Record<string, number> =>
+  Object.fromEntries(DOMAIN_SERIES.map((series) => [series, changed[series] ?? 0]))
+
+// Driven through the routes and read from GET /metrics only, never through app.metrics or the
+// code that counts, so a route (or the service under it) that forgets to count, or counts twice,
+// fails here.
+t.test('each route counts what it did: logins, refreshes by outcome, reuse, tokens by grant', async (t) => {
+  const clock = createTestClock()
+  const IDLE = 3600
+  const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 10, SESSION_IDLE_TTL: IDLE }, { clock })
+  const user = await registerUser(app)
+  const client = await createServiceClient(app.db, { name: 'metrics-svc', scope: 'read' })
+  const unknownToken = randomBytes(32).toString('base64url')
+
+  const expectStatus = (response: LightMyRequestResponse, status: number, what: string): void => {
+    if (response.statusCode !== status) throw new Error(`${what}: ${response.statusCode} ${response.body}`)
+  }
+  const viaAuth = async (refreshToken: string, status: number): Promise<void> => {
+    expectStatus(await refreshWithBody(app, refreshToken), status, 'POST /auth/refresh')
+  }
+  const viaOAuth = async (refreshToken: string, status: number): Promise<void> => {
+    const params = { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: FIRST_PARTY_CLIENT_ID }
+    expectStatus(await postForm(app, '/oauth/token', params), status, 'POST /oauth/token')
+  }
+
+  t.test('login', async (t) => {
+    t.same(await countedDuring(app, async () => { await loginForTokens(app, user) }),
+      only({ 'auth_logins_total{result="ok"}': 1, 'tokens_issued_total{grant="password"}': 1 }), 'body delivery')
+    t.same(await countedDuring(app, async () => { expectStatus(await login(app, user), 200, 'cookie login') }),
+      only({ 'auth_logins_total{result="ok"}': 1, 'tokens_issued_total{grant="password"}': 1 }), 'cookie delivery')
+    t.same(await countedDuring(app, async () => {
+      expectStatus(await login(app, { email: user.email, password: 'not the password at all' }), 401, 'wrong password')
+      expectStatus(await login(app, { email: uniqueEmail('nobody'), password: STRONG_PASSWORD }), 401, 'unknown user')
+    }), only({ 'auth_logins_total{result="failed"}': 2 }), 'a wrong password and an unknown email are failures')
+  })
+
+  for (const [route, refresh] of [['/auth/refresh', viaAuth], ['/oauth/token', viaOAuth]] as const) {
+    t.test(`refresh on ${route}`, async (t) => {
+      // RFC 6749 answers a refused grant with 400 invalid_grant; /auth/refresh with 401.
+      const refused = route === '/oauth/token' ? 400 : 401
+      const first = await loginForTokens(app, user)
+      const second = tokensOf(await refreshWithBody(app, first.refreshToken), 'rotation').refreshToken
+      t.same(await countedDuring(app, async () => { await refresh(second, 200) }),
+        only({ 'auth_refreshes_total{result="ok"}': 1, 'tokens_issued_total{grant="refresh_token"}': 1 }), 'ok')
+      t.same(await countedDuring(app, async () => { await refresh(second, 200) }),
+        only({ 'auth_refreshes_total{result="grace"}': 1, 'tokens_issued_total{grant="refresh_token"}': 1 }),
+        'grace: the spent token again within REFRESH_REUSE_GRACE_SECONDS')
+      clock.advance(11)
+      t.same(await countedDuring(app, async () => { await refresh(first.refreshToken, refused) }),
+        only({ 'auth_refreshes_total{result="reused"}': 1, auth_refresh_reuse_detections_total: 1 }),
+        'reused: a spent token after the grace window')
+      t.same(await countedDuring(app, async () => { await refresh(unknownToken, refused) }),
+        only({ 'auth_refreshes_total{result="invalid"}': 1 }), 'invalid: a token that was never issued')
+      const idle = await loginForTokens(app, user)
+      clock.advance(IDLE + 1)
+      t.same(await countedDuring(app, async () => { await refresh(idle.refreshToken, refused) }),
+        only({ 'auth_refreshes_total{result="expired"}': 1 }), 'expired: a session idle past SESSION_IDLE_TTL')
+    })
+  }
+
+  t.test('client_credentials on /oauth/token', async (t) => {
+    t.same(await countedDuring(app, async () => {
+      const params = { grant_type: 'client_credentials' }
+      const response = await postForm(app, '/oauth/token', params, basic(client.clientId, client.clientSecret))
+      expectStatus(response, 200, 'client_credentials grant')
+    }), only({ 'tokens_issued_total{grant="client_credentials"}': 1 }))
+  })
+})
+
+t.test('a login refused by the rate limit is counted under its route, and not as a login', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2 })
+  const user = await registerUser(app)
+  t.same(await countedDuring(app, async () => {
+    t.equal((await login(app, user, 'body')).statusCode, 200)
+    t.equal((await login(app, { email: user.email, password: 'not the password at all' })).statusCode, 401)
+    t.equal((await login(app, user, 'body')).statusCode, 429, 'the third login from one address is over the limit of 2')
+  }), only({
+    'auth_logins_total{result="ok"}': 1,
+    'auth_logins_total{result="failed"}': 1,
+    'tokens_issued_total{grant="password"}': 1,
+    'rate_limit_hits_total{route="/auth/login"}': 1
+  }))
 })
 
 t.test('the database pool gauges and the process metrics are exposed', async (t) => {
@@ -117,7 +195,7 @@ t.test('two apps in one process keep separate counters', async (t) => {
   const first = await buildTestApp(t)
   const second = await buildTestApp(t)
   const user = await registerUser(first)
-  await postJson(first, '/auth/login', { email: user.email, password: 'not the password at all' })
+  await login(first, { email: user.email, password: 'not the password at all' })
   await first.inject('/health/live')
   await first.inject('/health/live')
   const [firstSamples, secondSamples] = [await scrape(first), await scrape(second)]

@@ -3,8 +3,9 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import type { FastifyInstance } from 'fastify'
 import { registerResource } from '../../src/domain/authorization/resources.js'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser } from '../helper.js'
-import { assertOAuthError, basic, loginBody, postForm } from '../oauth/oauth-helpers.js'
+import { assertProblem, buildTestApp, openTestDatabase, postJson } from '../helper.js'
+import { assertOAuthError, basic, postForm } from '../oauth/oauth-helpers.js'
+import { bearer, loginForTokens, me, registerUser } from '../support/auth-steps.js'
 
 const ISSUER = 'http://issuer.test'
 const AUDIENCE = 'http://api.test'
@@ -40,19 +41,19 @@ t.test('resource indicators (RFC 8707)', async (t) => {
       'a verifier for another resource refuses it')
     await t.rejects(jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
       'a verifier for the service audience refuses it')
-    const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
-    t.equal(me.statusCode, 401, 'a token for another resource is not a key to /auth/me')
-    t.match(me.headers['www-authenticate'], /invalid_token/)
-    const sessions = await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${token}` } })
+    const profile = await me(app, token)
+    t.equal(profile.statusCode, 401, 'a token for another resource is not a key to /auth/me')
+    t.match(profile.headers['www-authenticate'], /invalid_token/)
+    const sessions = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(token) })
     t.equal(sessions.statusCode, 401, 'nor to the session list')
   })
 
   t.test('without a resource, aud stays AUDIENCE and /auth/me accepts the token', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const { payload } = await jwtVerify(tokens.accessToken, jwks, { issuer: ISSUER, audience: AUDIENCE })
     t.equal(payload.aud, AUDIENCE)
-    const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${tokens.accessToken}` } })
-    t.equal(me.statusCode, 200)
+    const profile = await me(app, tokens.accessToken)
+    t.equal(profile.statusCode, 200)
   })
 
   t.test('lifetimes: the smallest of the resource ttl, ACCESS_TOKEN_TTL and what the session has left', async (t) => {
@@ -80,7 +81,7 @@ t.test('resource indicators (RFC 8707)', async (t) => {
   })
 
   t.test('refresh with a resource rotates exactly as without one; each refresh may name another', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const first = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken, resource: BILLING })
     t.equal(first.statusCode, 200, first.body)
     t.not(first.json().refreshToken, tokens.refreshToken, 'the refresh token rotated')
@@ -99,7 +100,7 @@ t.test('resource indicators (RFC 8707)', async (t) => {
 
   t.test('an unknown or malformed resource: 400 invalid_target, and nothing is spent or issued', async (t) => {
     const user = await registerUser(app)
-    const tokens = await loginBody(app, user)
+    const tokens = await loginForTokens(app, user)
     const bad = [
       `https://unknown.example.com/${suffix}`, '/relative/path', 'billing.example.com', `${BILLING}#frag`, '',
       'https://exa mple.com', `${BILLING}/`, BILLING.toUpperCase(), `https://x.example/${'a'.repeat(2100)}`
@@ -116,12 +117,12 @@ t.test('resource indicators (RFC 8707)', async (t) => {
     }
     const still = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken })
     t.equal(still.statusCode, 200, 'the refresh token was never spent by the refused requests')
-    const sessions = await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${still.json().accessToken}` } })
+    const sessions = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(still.json().accessToken) })
     t.equal(sessions.json().sessions.length, 1, 'no refused login started a session: only the first login\'s')
   })
 
   t.test('an empty resource form parameter counts as omitted (RFC 6749 §3.1)', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const response = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, resource: '' })
     t.equal(response.statusCode, 200, response.body)
     t.equal(decodeJwt(response.json().access_token).aud, AUDIENCE)

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose'
 import { changeRoles, MAX_ROLES_PER_USER } from '../../src/domain/authorization/roles.js'
-import { buildTestApp, postJson, registerUser } from '../helper.js'
-import { loginBody, postForm } from '../oauth/oauth-helpers.js'
+import { buildTestApp, postJson } from '../helper.js'
+import { postForm } from '../oauth/oauth-helpers.js'
+import { loginForTokens, registerUser } from '../support/auth-steps.js'
 
 t.test('roles in user access tokens', async (t) => {
   // A grace window, so that the grace path's token is checked too.
@@ -12,7 +13,7 @@ t.test('roles in user access tokens', async (t) => {
     (await jwtVerify(token, jwks, { issuer: 'http://issuer.test', audience: 'http://api.test', typ: 'at+jwt' })).payload.roles
 
   t.test('a user without roles gets an empty array', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     t.same(await rolesOf(tokens.accessToken), [])
   })
 
@@ -21,7 +22,7 @@ t.test('roles in user access tokens', async (t) => {
     const result = await changeRoles(app.db, user.email, { add: ['support', 'admin', 'billing:read', 'billing.write', 'a-b_c'], remove: [] })
     t.same(result, { email: user.email, roles: ['a-b_c', 'admin', 'billing.write', 'billing:read', 'support'] },
       'sorted by code point, whatever the database collation')
-    const tokens = await loginBody(app, user)
+    const tokens = await loginForTokens(app, user)
     t.same(await rolesOf(tokens.accessToken), result.roles, 'the login token carries them')
     const refreshed = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken })
     t.same(await rolesOf(refreshed.json().accessToken), result.roles, '/auth/refresh carries them')
@@ -33,7 +34,7 @@ t.test('roles in user access tokens', async (t) => {
   t.test('a removal reaches the token at the next refresh, on both refresh endpoints', async (t) => {
     const user = await registerUser(app)
     await changeRoles(app.db, user.email, { add: ['admin', 'viewer'], remove: [] })
-    const tokens = await loginBody(app, user)
+    const tokens = await loginForTokens(app, user)
     t.same(await rolesOf(tokens.accessToken), ['admin', 'viewer'])
     t.same((await changeRoles(app.db, user.email, { add: [], remove: ['admin'] })).roles, ['viewer'])
     t.same(decodeJwt(tokens.accessToken).roles, ['admin', 'viewer'], 'an issued token keeps what it says until it expires')
@@ -83,7 +84,7 @@ t.test('roles in user access tokens', async (t) => {
     await t.rejects(changeRoles(app.db, user.email, { add: ['one-more'], remove: [] }), { name: 'OperatorError', message: /at most 64/ })
     t.equal((await changeRoles(app.db, user.email, { add: ['one-more'], remove: ['role-00'] })).roles.length, MAX_ROLES_PER_USER,
       'a swap within the cap is fine')
-    const tokens = await loginBody(app, user)
+    const tokens = await loginForTokens(app, user)
     t.equal((await rolesOf(tokens.accessToken) as string[]).length, MAX_ROLES_PER_USER, 'all of them reach the token')
   })
 

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { registerUser, testConfig } from '../helper.js'
+import { testConfig } from '../helper.js'
 import { command, freshTarget, lines } from '../support/commands.js'
+import { registerUser } from '../support/auth-steps.js'
 
 /**
  * users:roles and resources:create as real processes on a fresh database: one JSON line on success,

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { assertProblem, buildTestApp, openTestDatabase, postJson } from '../helper.js'
 import { postForm } from '../oauth/oauth-helpers.js'
-import { bearer, login, loginForTokens, newUser, refreshCookieOf, refreshWithCookie } from '../sessions/session-helpers.js'
 import {
   ALLOWED_ORIGINS, APP_ORIGIN, assertCredentialedPreflight, assertCredentialedResponse, assertNoCors, assertVaryOrigin,
   FOREIGN_ORIGIN, OTHER_APP_ORIGIN, preflight
 } from './cors-assertions.js'
+import {
+  bearer, login, loginForTokens, refreshCookieOf, refreshWithCookie, registerUser
+} from '../support/auth-steps.js'
 
 /*
  * A browser frontend on another origin calls /auth/*, /oauth/token and /oauth/revoke with its
@@ -32,7 +34,7 @@ const ROUTES: Array<[method: string, url: string]> = [
 t.test('CORS on the credentialed routes', async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, { ALLOWED_ORIGINS }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
 
   t.test('a preflight from a listed origin answers 204 with credentialed CORS on every route', async (t) => {
     for (const origin of [APP_ORIGIN, OTHER_APP_ORIGIN]) {
@@ -173,7 +175,7 @@ t.test('CORS on the credentialed routes', async (t) => {
 
 t.test('preflights are not rate-limited and never reach a handler; 429s carry CORS and expose Retry-After', async (t) => {
   const app = await buildTestApp(t, { ALLOWED_ORIGINS, RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2, RATE_LIMIT_TOKEN_MAX: 1 })
-  const user = await newUser(app)
+  const user = await registerUser(app)
 
   for (let i = 0; i < 10; i++) {
     const response = await preflight(app, '/auth/login', 'POST', APP_ORIGIN)

@@ -1,12 +1,14 @@
 import t from 'tap'
-import { buildTestApp, postJson, registerUser } from '../helper.js'
+import { buildTestApp, postJson } from '../helper.js'
+import { login, registerUser } from '../support/auth-steps.js'
 
-t.test('a login flood beyond the hashing queue gets 503 with Retry-After, while refresh and JWKS keep answering', async (t) => {
+const FLOOD = 'a login flood beyond the hashing queue gets 503 with Retry-After, while refresh and JWKS keep answering'
+t.test(FLOOD, async (t) => {
   const app = await buildTestApp(t, { PASSWORD_HASH_CONCURRENCY: 1, PASSWORD_HASH_QUEUE: 2 })
   const user = await registerUser(app)
-  const session = (await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })).json()
+  const session = (await login(app, user, 'body')).json()
 
-  const flood = Array.from({ length: 24 }, async () => await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' }))
+  const flood = Array.from({ length: 24 }, async () => await login(app, user, 'body'))
   // While the flood is in progress, the endpoints that need no argon2 still answer.
   const [jwks, refreshed] = await Promise.all([
     app.inject('/.well-known/jwks.json'),

@@ -1,8 +1,8 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { assertProblem, buildTestApp, openTestDatabase, uniqueEmail } from '../helper.js'
-import { bearer, loginForTokens, newUser } from '../sessions/session-helpers.js'
 import { throttleSource } from '../../src/domain/credentials/login-throttle.js'
+import { bearer, loginForTokens, registerUser } from '../support/auth-steps.js'
 
 const ATTACKER = '198.51.100.7'
 const OWNER = '203.0.113.9'
@@ -27,7 +27,7 @@ t.test('the per-account throttle', async (t) => {
   const app = await buildTestApp(t, {}, { database })
 
   t.test('a burst of 30 parallel wrong passwords is cut at the limit, not given 30 verdicts', async (t) => {
-    const victim = await newUser(app)
+    const victim = await registerUser(app)
     const burst = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
       await loginFrom(app, ATTACKER, victim.email, `wrong password ${i}`)))
     const counts = statuses(burst)
@@ -45,7 +45,7 @@ t.test('the per-account throttle', async (t) => {
   })
 
   t.test("an attacker's failures never keep the owner, from another address, out", async (t) => {
-    const victim = await newUser(app)
+    const victim = await registerUser(app)
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: 30 }, async (_, i) =>
         await loginFrom(app, ATTACKER, victim.email, `guess ${round}-${i}`)))
@@ -57,14 +57,14 @@ t.test('the per-account throttle', async (t) => {
   })
 
   t.test('a burst of correct passwords from one address all log in (they wait, they are not refused)', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const burst = await Promise.all(Array.from({ length: 25 }, async () =>
       await loginFrom(app, OWNER, user.email, user.password)))
     t.same(statuses(burst), { 200: 25 })
   })
 
   t.test('a correct password clears only its own address', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     for (let i = 0; i < FREE_ATTEMPTS - 1; i++) await loginFrom(app, OWNER, user.email, `typo ${i}`)
     t.equal((await loginFrom(app, OWNER, user.email, user.password)).statusCode, 200)
     for (let i = 0; i < FREE_ATTEMPTS - 1; i++) {
@@ -73,7 +73,7 @@ t.test('the per-account throttle', async (t) => {
   })
 
   t.test('an IPv6 client is counted by its /64', async (t) => {
-    const victim = await newUser(app)
+    const victim = await registerUser(app)
     const burst = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
       await loginFrom(app, `2001:db8:1:2::${(i + 1).toString(16)}`, victim.email, `wrong ${i}`)))
     t.equal(statuses(burst)[401], FREE_ATTEMPTS, 'addresses of one /64 share one count')
@@ -82,7 +82,7 @@ t.test('the per-account throttle', async (t) => {
   })
 
   t.test('wrong current passwords on POST /auth/password count against the same account', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const session = await loginForTokens(app, user)
     const change = async (currentPassword: string): Promise<LightMyRequestResponse> => await app.inject({
       method: 'POST',

@@ -3,7 +3,8 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { pruneExpired, type PrunePolicy } from '../../src/domain/sessions/prune.js'
 import type { DatabaseHandle } from '../../src/db/connect.js'
-import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser, usingPostgres } from '../helper.js'
+import { assertProblem, buildTestApp, openTestDatabase, postJson, usingPostgres } from '../helper.js'
+import { loginForTokens, refreshWithBody, registerUser, tokensOf as tokensIn } from '../support/auth-steps.js'
 
 /**
  * pruneExpired on a real database: sessions made by real logins and refreshes, then aged by
@@ -16,19 +17,9 @@ const DAY = 24 * HOUR
 const GRACE_SECONDS = 60
 const POLICY: PrunePolicy = { graceSeconds: GRACE_SECONDS, idleSeconds: 86_400, keepEndedSessionsSeconds: 7 * 86_400, throttleWindowSeconds: 900 }
 
-interface Login { refreshToken: string, accessToken: string, sessionId: string }
-
-async function login (app: FastifyInstance, user: { email: string, password: string }): Promise<Login> {
-  const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })
-  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
-  const body = response.json()
-  return { refreshToken: body.refreshToken, accessToken: body.accessToken, sessionId: body.sessionId }
-}
-
+/** Rotate once over HTTP: the successor refresh token. */
 async function refresh (app: FastifyInstance, refreshToken: string): Promise<string> {
-  const response = await postJson(app, '/auth/refresh', { refreshToken })
-  if (response.statusCode !== 200) throw new Error(`refresh failed: ${response.statusCode} ${response.body}`)
-  return response.json().refreshToken
+  return tokensIn(await refreshWithBody(app, refreshToken), 'refresh').refreshToken
 }
 
 const ago = (now: Date, ms: number): Date => new Date(now.getTime() - ms)
@@ -53,31 +44,31 @@ t.test('pruneExpired', async (t) => {
     const now = new Date()
 
     // Revoked 8 days ago (after one rotation, so it holds a spent and an unspent token).
-    const revokedLongAgo = await login(app, user)
+    const revokedLongAgo = await loginForTokens(app, user)
     const revokedLongAgoNext = await refresh(app, revokedLongAgo.refreshToken)
     t.equal((await postJson(app, '/auth/logout', { refreshToken: revokedLongAgoNext })).statusCode, 204)
     await setSession(revokedLongAgo.sessionId, { revoked_at: ago(now, 8 * DAY) })
     t.equal((await tokensOf(database, revokedLongAgo.sessionId)).length, 2)
 
     // Revoked an hour ago: kept, for the session history.
-    const revokedRecently = await login(app, user)
+    const revokedRecently = await loginForTokens(app, user)
     t.equal((await postJson(app, '/auth/logout', { refreshToken: revokedRecently.refreshToken })).statusCode, 204)
     await setSession(revokedRecently.sessionId, { revoked_at: ago(now, HOUR) })
 
     // Past its absolute expiry 8 days ago / 1 day ago.
-    const expiredLongAgo = await login(app, user)
+    const expiredLongAgo = await loginForTokens(app, user)
     await setSession(expiredLongAgo.sessionId, { expires_at: ago(now, 8 * DAY), last_used_at: ago(now, 8 * DAY + HOUR) })
-    const expiredRecently = await login(app, user)
+    const expiredRecently = await loginForTokens(app, user)
     await setSession(expiredRecently.sessionId, { expires_at: ago(now, DAY), last_used_at: ago(now, DAY + HOUR) })
 
     // Idle: last used 9 days ago (idle since 8 days) / 2 days ago (idle since 1 day).
-    const idleLongAgo = await login(app, user)
+    const idleLongAgo = await loginForTokens(app, user)
     await setSession(idleLongAgo.sessionId, { last_used_at: ago(now, 9 * DAY) })
-    const idleRecently = await login(app, user)
+    const idleRecently = await loginForTokens(app, user)
     await setSession(idleRecently.sessionId, { last_used_at: ago(now, 2 * DAY) })
 
     // Live, rotated twice: two spent tokens and the current one.
-    const live = await login(app, user)
+    const live = await loginForTokens(app, user)
     const second = await refresh(app, live.refreshToken)
     const third = await refresh(app, second)
     t.equal((await tokensOf(database, live.sessionId)).length, 3)
@@ -104,7 +95,7 @@ t.test('pruneExpired', async (t) => {
   })
 
   t.test('reuse detection survives pruning: a spent token of a live session is still recognised', async (t) => {
-    const session = await login(app, user)
+    const session = await loginForTokens(app, user)
     const second = await refresh(app, session.refreshToken)
     const third = await refresh(app, second)
     // The first token was spent an hour ago: outside the grace window.
@@ -123,9 +114,9 @@ t.test('pruneExpired', async (t) => {
   t.test('clears successor ciphertexts whose grace window is over, and keeps recent ones (grace still works)', async (t) => {
     // Each session's last spent token is the only one that still holds a ciphertext: older ones
     // are cleared by rotation itself. One session's was spent long ago, the other's just now.
-    const old = await login(app, user)
+    const old = await loginForTokens(app, user)
     await refresh(app, old.refreshToken)
-    const session = await login(app, user)
+    const session = await loginForTokens(app, user)
     const current = await refresh(app, session.refreshToken)
     const [oldSpent] = await tokensOf(database, old.sessionId)
     const [spentNow] = await tokensOf(database, session.sessionId)
@@ -196,7 +187,7 @@ t.test('pruneExpired', async (t) => {
   })
 
   t.test('skips rows another transaction holds instead of waiting for them', { skip: usingPostgres ? false : 'PGlite has a single connection' }, async (t) => {
-    const session = await login(app, user)
+    const session = await loginForTokens(app, user)
     t.equal((await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })).statusCode, 204)
     await setSession(session.sessionId, { revoked_at: ago(new Date(), 8 * DAY) })
 

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import { generateKeyPair, SignJWT } from 'jose'
 import { signAccessToken } from '../../src/domain/tokens/access-token.js'
 import { buildVerifierKit } from '../support/build-verifier-kit.js'
-import { ALGORITHMS, bearer, tamperPayload } from '../tokens/token-fixtures.js'
+import { ALGORITHMS, tamperPayload } from '../tokens/token-fixtures.js'
 import { KIT_AUDIENCE, logout, newSession, startService, within } from '../verifier/verifier-helpers.js'
+import { bearerValue } from '../support/auth-steps.js'
 
 /*
  * Another microservice verifies access tokens offline with the verifier kit,
@@ -37,31 +38,31 @@ for (const alg of ALGORITHMS) {
       t.equal(response.json().code, code, `${what}: ${code}`)
     }
 
-    const ok = await hello(bearer(session.accessToken))
+    const ok = await hello(bearerValue(session.accessToken))
     t.equal(ok.statusCode, 200, `a fresh access token is accepted (${ok.body.slice(0, 200)})`)
     t.same(ok.json(), { hello: session.userId }, 'the consumer sees the user id as sub')
 
     await refused(undefined, 'invalid_token', 'no token')
     await refused('Basic dXNlcjpwYXNz', 'invalid_token', 'not a Bearer token')
-    await refused(bearer('not.a.jwt'), 'invalid_token', 'garbage')
-    await refused(bearer(tamperPayload(session.accessToken, { sub: 'someone-else' })), 'invalid_token', 'tampered payload')
+    await refused(bearerValue('not.a.jwt'), 'invalid_token', 'garbage')
+    await refused(bearerValue(tamperPayload(session.accessToken, { sub: 'someone-else' })), 'invalid_token', 'tampered payload')
 
     const deps = service.app.services.wiring.accessTokens
     const subject = { sub: 'x', clientId: 'y' }
-    await refused(bearer((await signAccessToken({ ...deps, audience: 'http://other.test' }, subject)).token), 'invalid_token', 'another audience')
-    await refused(bearer((await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token), 'invalid_token', 'another issuer')
+    await refused(bearerValue((await signAccessToken({ ...deps, audience: 'http://other.test' }, subject)).token), 'invalid_token', 'another audience')
+    await refused(bearerValue((await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token), 'invalid_token', 'another issuer')
     const anHourAgo = new Date(Date.now() - 3_600_000)
-    await refused(bearer((await signAccessToken({ ...deps, clock: { now: () => anHourAgo } }, subject)).token), 'invalid_token', 'expired')
+    await refused(bearerValue((await signAccessToken({ ...deps, clock: { now: () => anHourAgo } }, subject)).token), 'invalid_token', 'expired')
 
     const { privateKey } = await generateKeyPair('ES256')
     const unknownKey = await new SignJWT({ client_id: 'y' })
       .setProtectedHeader({ alg: 'ES256', kid: 'not-published', typ: 'at+jwt' })
       .setIssuer(issuer).setAudience(KIT_AUDIENCE).setSubject('x').setIssuedAt().setExpirationTime('5m')
       .sign(privateKey)
-    await refused(bearer(unknownKey), 'invalid_token', 'a key the JWKS does not publish')
+    await refused(bearerValue(unknownKey), 'invalid_token', 'a key the JWKS does not publish')
 
     await logout(issuer, session)
-    await within(2_000, 'token_revoked', async () => (await hello(bearer(session.accessToken))).statusCode === 401)
-    await refused(bearer(session.accessToken), 'token_revoked', 'after logout')
+    await within(2_000, 'token_revoked', async () => (await hello(bearerValue(session.accessToken))).statusCode === 401)
+    await refused(bearerValue(session.accessToken), 'token_revoked', 'after logout')
   })
 }

@@ -1,7 +1,8 @@
 import t from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
-import { assertProblem, postJson, STRONG_PASSWORD, testConfig, uniqueEmail } from '../helper.js'
+import { assertProblem, testConfig, uniqueEmail } from '../helper.js'
+import { register } from '../support/auth-steps.js'
 import { startThrowawayPostgres } from '../support/throwaway-postgres.js'
 
 const ANSWER_WITHIN_MS = 3_000
@@ -12,9 +13,6 @@ async function timed (send: () => Promise<LightMyRequestResponse>): Promise<{ re
   const response = await send()
   return { response, ms: performance.now() - started }
 }
-
-const register = async (app: FastifyInstance): Promise<LightMyRequestResponse> =>
-  await postJson(app, '/auth/register', { email: uniqueEmail('outage'), password: STRONG_PASSWORD })
 
 /** Poll until `check` holds; resolves to the time it took, or `undefined` past the deadline. */
 async function eventually (check: () => Promise<boolean> | boolean, withinMs: number): Promise<number | undefined> {
@@ -37,7 +35,7 @@ t.test('a PostgreSQL outage is answered with 503 service_unavailable and heals b
   t.teardown(async () => { await app.close() })
   await app.ready()
 
-  t.equal((await register(app)).statusCode, 201, 'register works while the database is up')
+  t.equal((await register(app, uniqueEmail('outage'))).statusCode, 201, 'register works while the database is up')
   t.equal((await app.inject('/health/ready')).statusCode, 200, 'ready while the database is up')
 
   // The pool now holds idle connections that the crash breaks under it: each emits 'error' on the
@@ -53,14 +51,14 @@ t.test('a PostgreSQL outage is answered with 503 service_unavailable and heals b
       assertProblem(t, ready.response, 503, 'service_unavailable')
       t.ok(ready.ms < ANSWER_WITHIN_MS, `round ${round}: /health/ready answered in ${Math.round(ready.ms)} ms`)
 
-      const registration = await timed(async () => await register(app))
+      const registration = await timed(async () => await register(app, uniqueEmail('outage')))
       assertProblem(t, registration.response, 503, 'service_unavailable')
       t.ok(registration.ms < ANSWER_WITHIN_MS, `round ${round}: register answered in ${Math.round(registration.ms)} ms`)
       t.equal(registration.response.headers['retry-after'], '5', 'tells the client when to retry')
       t.notMatch(registration.response.body, /ECONN|127\.0\.0\.1|terminat|pool|stack/i, 'no driver detail leaks')
     }
 
-    const burst = await Promise.all(Array.from({ length: 8 }, async () => await register(app)))
+    const burst = await Promise.all(Array.from({ length: 8 }, async () => await register(app, uniqueEmail('outage'))))
     t.same(burst.map((r) => r.statusCode), burst.map(() => 503), 'concurrent registrations all fail closed with 503, none with 500')
 
     t.equal((await app.inject('/health/live')).statusCode, 200, 'liveness does not depend on the database')
@@ -70,6 +68,6 @@ t.test('a PostgreSQL outage is answered with 503 service_unavailable and heals b
     await postgres.start()
     const recoveredIn = await eventually(async () => (await app.inject('/health/ready')).statusCode === 200, RECOVERY_WITHIN_MS)
     t.ok(recoveredIn !== undefined, `/health/ready answers 200 again (after ${Math.round(recoveredIn ?? -1)} ms)`)
-    t.equal((await register(app)).statusCode, 201, 'register works again')
+    t.equal((await register(app, uniqueEmail('outage'))).statusCode, 201, 'register works again')
   })
 })

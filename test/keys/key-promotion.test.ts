@@ -9,8 +9,8 @@ import type { Clock } from '../../src/lib/clock.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { DEFAULT_JWKS_MAX_AGE_SECONDS, minPublishedSeconds } from '../../src/domain/keys/key-ring-deps.js'
 import { buildTestApp, openTestDatabase, TEST_ENV } from '../helper.js'
-import { registerAndLogin } from '../tokens/token-fixtures.js'
 import { setKeyPublication } from '../support/key-publication.js'
+import { registerAndLogin } from '../support/auth-steps.js'
 
 /*
  * A key becomes the signing key only after it has been published for at least the JWKS max-age

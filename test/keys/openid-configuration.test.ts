@@ -2,7 +2,8 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { decodeJwt } from 'jose'
 import { buildTestApp, openTestDatabase } from '../helper.js'
-import { ALGORITHMS, registerAndLogin, TEST_ISSUER } from '../tokens/token-fixtures.js'
+import { ALGORITHMS, TEST_ISSUER } from '../tokens/token-fixtures.js'
+import { registerAndLogin } from '../support/auth-steps.js'
 
 /*
  * RFC 8414 authorization server metadata, so that OAuth client libraries

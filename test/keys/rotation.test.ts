@@ -13,8 +13,9 @@ import { DEFAULT_JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_SECONDS, minPublished
 
 const MIN_PUBLISHED_SECONDS = minPublishedSeconds(DEFAULT_JWKS_MAX_AGE_SECONDS)
 import { buildTestApp, openTestDatabase, TEST_ENV, testConfig } from '../helper.js'
-import { ALGORITHMS, bearer, getMe, loginAgain, registerAndLogin, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
+import { ALGORITHMS, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from '../tokens/token-fixtures.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
+import { bearerValue, loginForTokens, meWith, registerAndLogin } from '../support/auth-steps.js'
 
 /*
  * The JWKS publishes public keys only, always the next key beside the
@@ -152,7 +153,7 @@ t.test('rotation promotes the published next key and keeps the old key until its
   await app.keys.rotate()
 
   t.equal(app.keys.signingKey().kid, nextKid, 'the previously published next key signs now')
-  const fresh = await loginAgain(app, session.user)
+  const fresh = await loginForTokens(app, session.user)
   t.equal(decodeProtectedHeader(fresh.accessToken).kid, nextKid, 'new tokens carry the promoted kid')
 
   const after = await getJwks(app)
@@ -169,8 +170,8 @@ t.test('rotation promotes the published next key and keeps the old key until its
   const { payload } = await jwtVerify(session.accessToken, jwks, options)
   t.equal(payload.sub, session.user.id, 'a token of the retired key still verifies against the JWKS')
   await jwtVerify(fresh.accessToken, jwks, options)
-  t.equal((await getMe(app, bearer(session.accessToken))).statusCode, 200, 'and still works on /auth/me')
-  t.equal((await getMe(app, bearer(fresh.accessToken))).statusCode, 200)
+  t.equal((await meWith(app, bearerValue(session.accessToken))).statusCode, 200, 'and still works on /auth/me')
+  t.equal((await meWith(app, bearerValue(fresh.accessToken))).statusCode, 200)
 
   const retired = await keyRow(oldKid)
   t.equal(retired.state, 'retired')
@@ -221,20 +222,20 @@ t.test('two instances on one database agree on the key ring', async (t) => {
   t.equal(jwksA.headers.etag, jwksB.headers.etag, 'the same ETag, so caches behind a load balancer agree')
 
   const session = await registerAndLogin(appA)
-  t.equal((await getMe(appB, bearer(session.accessToken))).statusCode, 200, 'a token of A works on B')
+  t.equal((await meWith(appB, bearerValue(session.accessToken))).statusCode, 200, 'a token of A works on B')
 
   await publishedAnHourAgo()
   await appA.keys.rotate()
-  const fromA = await loginAgain(appA, session.user)
-  t.equal((await getMe(appB, bearer(fromA.accessToken))).statusCode, 200, 'B accepts the promoted key before it reloads: it was already published as next')
+  const fromA = await loginForTokens(appA, session.user)
+  t.equal((await meWith(appB, bearerValue(fromA.accessToken))).statusCode, 200, 'B accepts the promoted key before it reloads: it was already published as next')
 
   await appB.keys.reload()
   t.equal(appB.keys.signingKey().kid, appA.keys.signingKey().kid, 'after reloading, both sign with the same kid')
   const [afterA, afterB] = [await getJwks(appA), await getJwks(appB)]
   t.same(afterA.json(), afterB.json())
   t.equal(afterA.headers.etag, afterB.headers.etag)
-  t.equal((await getMe(appA, bearer(session.accessToken))).statusCode, 200, 'tokens of the retired key still work on A')
-  t.equal((await getMe(appB, bearer(session.accessToken))).statusCode, 200, 'and on B')
+  t.equal((await meWith(appA, bearerValue(session.accessToken))).statusCode, 200, 'tokens of the retired key still work on A')
+  t.equal((await meWith(appB, bearerValue(session.accessToken))).statusCode, 200, 'and on B')
 })
 
 t.test('isRotationDue: the current key is due once it has been active for KEY_ROTATION_DAYS', async (t) => {

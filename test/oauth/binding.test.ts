@@ -1,18 +1,21 @@
 import t from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { buildTestApp, openTestDatabase, registerUser } from '../helper.js'
-import { login, refreshCookieOf, refreshWithCookie, sha256 } from '../sessions/session-helpers.js'
-import { assertOAuthError, basic, loginBody, postForm } from './oauth-helpers.js'
+import { buildTestApp, openTestDatabase } from '../helper.js'
+import { sha256 } from '../sessions/session-helpers.js'
+import { createTestClock } from '../support/test-clock.js'
+import { assertOAuthError, basic, postForm } from './oauth-helpers.js'
+import { login, loginForTokens, refreshCookieOf, refreshWithCookie, registerUser } from '../support/auth-steps.js'
 
 t.test('/oauth/token refresh: a token belongs to its session\'s client and delivery', async (t) => {
   const database = await openTestDatabase(t)
-  const app = await buildTestApp(t, {}, { database })
+  const clock = createTestClock()
+  const app = await buildTestApp(t, {}, { database, clock })
   const service = await createServiceClient(app.db, { name: 'other-service', scope: 'read' })
   const spentAt = async (token: string): Promise<Date | null> => (await database.db.selectFrom('refresh_tokens')
     .select('spent_at').where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow()).spent_at
 
   t.test('another authenticated client gets invalid_grant, and the token is not spent', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const refused = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken },
       basic(service.clientId, service.clientSecret))
     assertOAuthError(t, refused, 400, 'invalid_grant')
@@ -24,11 +27,11 @@ t.test('/oauth/token refresh: a token belongs to its session\'s client and deliv
   })
 
   t.test('another client presenting a spent token does not revoke the session (it learns nothing)', async (t) => {
-    const tokens = await loginBody(app, await registerUser(app))
+    const tokens = await loginForTokens(app, await registerUser(app))
     const next = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
     t.equal(next.statusCode, 200)
-    await database.db.updateTable('refresh_tokens').set({ spent_at: new Date(Date.now() - 3_600_000) })
-      .where('token_hash', '=', sha256(tokens.refreshToken)).execute()
+    // An hour later the spent token is far outside the grace window.
+    clock.advance(3600)
     const refused = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken },
       basic(service.clientId, service.clientSecret))
     assertOAuthError(t, refused, 400, 'invalid_grant')

@@ -1,29 +1,24 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { postJson } from '../helper.js'
 
-/** Shared steps of the /oauth tests: form posts, HTTP Basic, logins and RFC 6749 error checks. */
+/** Shared steps of the /oauth tests: form posts, HTTP Basic and RFC 6749 error checks. */
 
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
-export async function postForm (app: FastifyInstance, url: string, params: Record<string, string> | URLSearchParams, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+export async function postForm (
+  app: FastifyInstance,
+  url: string,
+  params: Record<string, string> | URLSearchParams,
+  headers: Record<string, string> = {}
+): Promise<LightMyRequestResponse> {
   const payload = (params instanceof URLSearchParams ? params : new URLSearchParams(params)).toString()
   return await app.inject({ method: 'POST', url, payload, headers: { ...FORM, ...headers } })
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
-export const basic = (clientId: string, clientSecret: string): Record<string, string> => ({
-  authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`, 'utf8').toString('base64')}`
-})
-
-export interface LoginTokens { accessToken: string, refreshToken: string, sessionId: string }
-
-/** POST /auth/login with delivery "body"; throws unless it answers 200. */
-export async function loginBody (app: FastifyInstance, user: { email: string, password: string }): Promise<LoginTokens> {
-  const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })
-  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
-  const body = response.json()
-  return { accessToken: body.accessToken, refreshToken: body.refreshToken, sessionId: body.sessionId }
+export const basic = (clientId: string, clientSecret: string): Record<string, string> => {
+  const pair = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`
+  return { authorization: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` }
 }
 
 /** An RFC 6749 §5.2 error: the status, exactly `{error, error_description}`, JSON, never cached. */

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { decodeJwt } from 'jose'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { buildTestApp, openTestDatabase, postJson, registerUser } from '../helper.js'
-import { assertOAuthError, basic, loginBody, postForm } from './oauth-helpers.js'
+import { buildTestApp, openTestDatabase, postJson } from '../helper.js'
+import { assertOAuthError, basic, postForm } from './oauth-helpers.js'
+import { loginForTokens, me, registerUser } from '../support/auth-steps.js'
 
 t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
   const database = await openTestDatabase(t)
@@ -10,42 +11,40 @@ t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
   const client = await createServiceClient(app.db, { name: 'svc', scope: 'read write' })
   const auth = basic(client.clientId, client.clientSecret)
 
-  const me = async (accessToken: string): Promise<number> =>
-    (await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } })).statusCode
   const introspect = async (token: string, headers: Record<string, string> = auth, extra: Record<string, string> = {}) =>
     await postForm(app, '/oauth/introspect', { token, ...extra }, headers)
 
   t.test('POST /oauth/revoke', async (t) => {
     t.test('revoking a refresh token ends its session', async (t) => {
       const user = await registerUser(app)
-      const tokens = await loginBody(app, user)
-      t.equal(await me(tokens.accessToken), 200, 'the access token works before')
+      const tokens = await loginForTokens(app, user)
+      t.equal((await me(app, tokens.accessToken)).statusCode, 200, 'the access token works before')
       const response = await postForm(app, '/oauth/revoke', { token: tokens.refreshToken, token_type_hint: 'refresh_token' })
       t.equal(response.statusCode, 200, response.body)
       t.equal(response.body, '', 'no body')
       t.equal(response.headers['cache-control'], 'no-store')
       t.equal((await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken })).statusCode, 401, '/auth/refresh refuses the token')
-      t.equal(await me(tokens.accessToken), 401, 'the session\'s access token is refused by /auth/me')
+      t.equal((await me(app, tokens.accessToken)).statusCode, 401, 'the session\'s access token is refused by /auth/me')
       const session = await database.db.selectFrom('sessions').select('revoked_at').where('id', '=', tokens.sessionId).executeTakeFirstOrThrow()
       t.not(session.revoked_at, null)
     })
 
     t.test('an authenticated client may revoke too (form and JSON)', async (t) => {
-      const first = await loginBody(app, await registerUser(app))
+      const first = await loginForTokens(app, await registerUser(app))
       t.equal((await postForm(app, '/oauth/revoke', { token: first.refreshToken }, auth)).statusCode, 200)
       t.equal((await postJson(app, '/auth/refresh', { refreshToken: first.refreshToken })).statusCode, 401)
-      const second = await loginBody(app, await registerUser(app))
+      const second = await loginForTokens(app, await registerUser(app))
       t.equal((await postJson(app, '/oauth/revoke', { token: second.refreshToken, client_id: client.clientId, client_secret: client.clientSecret })).statusCode, 200)
       t.equal((await postJson(app, '/auth/refresh', { refreshToken: second.refreshToken })).statusCode, 401)
     })
 
     t.test('revoking twice, an unknown token or an access token answers 200', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       t.equal((await postForm(app, '/oauth/revoke', { token: tokens.refreshToken })).statusCode, 200)
       t.equal((await postForm(app, '/oauth/revoke', { token: tokens.refreshToken })).statusCode, 200, 'again')
       t.equal((await postForm(app, '/oauth/revoke', { token: 'unknown-token' })).statusCode, 200, 'garbage')
       t.equal((await postForm(app, '/oauth/revoke', { token: 'A'.repeat(43) })).statusCode, 200, 'well-shaped but unknown')
-      const other = await loginBody(app, await registerUser(app))
+      const other = await loginForTokens(app, await registerUser(app))
       t.equal((await postForm(app, '/oauth/revoke', { token: other.accessToken, token_type_hint: 'access_token' })).statusCode, 200, 'an access token')
     })
 
@@ -56,7 +55,7 @@ t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
     })
 
     t.test('a wrong client secret → 401 invalid_client, and nothing is revoked', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const response = await postForm(app, '/oauth/revoke', { token: tokens.refreshToken }, basic(client.clientId, 'wrong'))
       assertOAuthError(t, response, 401, 'invalid_client')
       t.match(response.headers['www-authenticate'], /^Basic /)
@@ -67,7 +66,7 @@ t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
 
   t.test('POST /oauth/introspect', async (t) => {
     t.test('requires client authentication', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       assertOAuthError(t, await introspect(tokens.accessToken, {}), 401, 'invalid_client')
       assertOAuthError(t, await introspect(tokens.accessToken, basic(client.clientId, 'wrong')), 401, 'invalid_client')
       assertOAuthError(t, await introspect(tokens.accessToken, basic('svc_nobody', client.clientSecret)), 401, 'invalid_client')
@@ -82,7 +81,7 @@ t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
 
     t.test('a live access token is active, with its claims; after logout exactly {active: false}', async (t) => {
       const user = await registerUser(app)
-      const tokens = await loginBody(app, user)
+      const tokens = await loginForTokens(app, user)
       const claims = decodeJwt(tokens.accessToken)
       const response = await introspect(tokens.accessToken)
       t.equal(response.statusCode, 200, response.body)
@@ -113,14 +112,14 @@ t.test('RFC 7009 revocation and RFC 7662 introspection', async (t) => {
     })
 
     t.test('an access token whose session was revoked through /oauth/revoke is inactive at once', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       t.equal((await postForm(app, '/oauth/revoke', { token: tokens.refreshToken })).statusCode, 200)
       t.same((await introspect(tokens.accessToken)).json(), { active: false })
     })
 
     t.test('a refresh token is active until it is rotated', async (t) => {
       const user = await registerUser(app)
-      const tokens = await loginBody(app, user)
+      const tokens = await loginForTokens(app, user)
       const live = await introspect(tokens.refreshToken, auth, { token_type_hint: 'refresh_token' })
       t.equal(live.statusCode, 200, live.body)
       t.match(live.json(), { active: true, token_type: 'refresh_token', sub: user.id, sid: tokens.sessionId, exp: Number, iat: Number, iss: 'http://issuer.test', client_id: 'first-party' })

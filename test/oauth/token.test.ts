@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto'
 import t from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { buildTestApp, openTestDatabase, postJson, registerUser } from '../helper.js'
-import { assertOAuthError, basic, loginBody, postForm } from './oauth-helpers.js'
+import { buildTestApp, openTestDatabase, postJson } from '../helper.js'
+import { assertOAuthError, basic, postForm } from './oauth-helpers.js'
+import { loginForTokens, me, registerUser } from '../support/auth-steps.js'
 
 const ISSUER = 'http://issuer.test'
 const AUDIENCE = 'http://api.test'
@@ -23,7 +24,7 @@ t.test('POST /oauth/token', async (t) => {
   t.test('refresh_token grant', async (t) => {
     t.test('a form request rotates the refresh token and answers in RFC 6749 §5.1 words', async (t) => {
       const user = await registerUser(app)
-      const tokens = await loginBody(app, user)
+      const tokens = await loginForTokens(app, user)
       const response = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
       t.equal(response.statusCode, 200, response.body)
       t.match(response.headers['content-type'], /^application\/json/)
@@ -38,14 +39,14 @@ t.test('POST /oauth/token', async (t) => {
       const { payload } = await jwtVerify(body.access_token, await jwks(), { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' })
       t.equal(payload.sub, user.id)
       t.equal(payload.sid, tokens.sessionId, 'the same session')
-      const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${body.access_token}` } })
-      t.equal(me.statusCode, 200, 'the new access token works on /auth/me')
+      const profile = await me(app, body.access_token)
+      t.equal(profile.statusCode, 200, 'the new access token works on /auth/me')
       const next = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: body.refresh_token })
       t.equal(next.statusCode, 200, 'the new refresh token rotates again')
     })
 
     t.test('a JSON request works as well', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const response = await postJson(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
       t.equal(response.statusCode, 200, response.body)
       t.equal(response.headers['cache-control'], 'no-store')
@@ -53,7 +54,7 @@ t.test('POST /oauth/token', async (t) => {
     })
 
     t.test('the old refresh token presented again is reuse: invalid_grant, and the session is revoked', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const rotated = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
       t.equal(rotated.statusCode, 200)
       const newest = rotated.json().refresh_token as string
@@ -69,13 +70,13 @@ t.test('POST /oauth/token', async (t) => {
     })
 
     t.test('a refresh token rotated through /auth/refresh is reuse on /oauth/token (one rule set)', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       t.equal((await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken })).statusCode, 200)
       assertOAuthError(t, await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }), 400, 'invalid_grant')
     })
 
     t.test('a logged-out session gives invalid_grant', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       t.equal((await postJson(app, '/auth/logout', { refreshToken: tokens.refreshToken })).statusCode, 204)
       assertOAuthError(t, await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }), 400, 'invalid_grant')
     })
@@ -92,7 +93,7 @@ t.test('POST /oauth/token', async (t) => {
     })
 
     t.test('a confidential client refreshing with a wrong secret is invalid_client', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const response = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }, basic(client.clientId, 'wrong'))
       assertOAuthError(t, response, 401, 'invalid_client')
       t.match(response.headers['www-authenticate'], /^Basic /)
@@ -112,7 +113,7 @@ t.test('POST /oauth/token', async (t) => {
       })
     }
     t.test('repeated in the form → invalid_request (RFC 6749 §3.2)', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const params = new URLSearchParams([['grant_type', 'refresh_token'], ['grant_type', 'refresh_token'], ['refresh_token', tokens.refreshToken]])
       assertOAuthError(t, await postForm(app, '/oauth/token', params), 400, 'invalid_request')
     })
@@ -124,7 +125,7 @@ t.test('POST /oauth/token', async (t) => {
 
   t.test('request format', async (t) => {
     t.test('unknown extra parameters are ignored', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const form = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, foo: 'bar', state: 'xyz', redirect_uri: 'https://example.com/cb' })
       t.equal(form.statusCode, 200, form.body)
       const json = await postJson(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: form.json().refresh_token, extra: 'ignored' })
@@ -132,7 +133,7 @@ t.test('POST /oauth/token', async (t) => {
     })
 
     t.test('a JSON body sent as text/plain → 415 invalid_request, not problem+json', async (t) => {
-      const tokens = await loginBody(app, await registerUser(app))
+      const tokens = await loginForTokens(app, await registerUser(app))
       const response = await app.inject({
         method: 'POST',
         url: '/oauth/token',

@@ -1,10 +1,10 @@
 import t from 'tap'
 import type { KyselyPlugin } from 'kysely'
 import { buildTestApp, openTestDatabase, postJson, assertProblem } from '../helper.js'
-import { bearer, loginForTokens, newUser } from '../sessions/session-helpers.js'
 import { FeedHub, type FeedSink } from '../../src/domain/revocations/feed-hub.js'
 import { systemClock } from '../../src/lib/clock.js'
 import { listen, openStream } from './sse-client.js'
+import { bearer, loginForTokens, registerUser } from '../support/auth-steps.js'
 
 /*
  * The revocation feed over real HTTP: the snapshot (GET /revocations) with its cursor, ETag and
@@ -17,7 +17,7 @@ const app = await buildTestApp(t, { REVOCATIONS_HEARTBEAT_SECONDS: 1, REVOCATION
 const base = await listen(app)
 
 async function revokedSession (): Promise<string> {
-  const session = await loginForTokens(app, await newUser(app))
+  const session = await loginForTokens(app, await registerUser(app))
   const response = await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })
   if (response.statusCode !== 204) throw new Error(`logout failed: ${response.statusCode}`)
   return session.sessionId
@@ -86,7 +86,7 @@ t.test('GET /revocations/stream', async (t) => {
     t.equal(stream.status, 200)
     t.match(stream.headers['content-type'], /^text\/event-stream/)
     t.equal(stream.headers['x-accel-buffering'], 'no')
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     const started = Date.now()
     t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(session.accessToken) })).statusCode, 204)
     await stream.waitFor((events) => events.some((e) => e.sid === session.sessionId), 1000, 'the event')

@@ -4,8 +4,8 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, openTestDatabase, postJson } from '../helper.js'
 import { postForm } from '../oauth/oauth-helpers.js'
-import { bearer, loginForTokens, newUser, refreshWithBody, type BodyTokens } from '../sessions/session-helpers.js'
 import type { DatabaseHandle } from '../../src/db/connect.js'
+import { bearer, type BodyTokens, loginForTokens, refreshWithBody, registerUser } from '../support/auth-steps.js'
 
 /*
  * Every way a session can be revoked, driven over HTTP, must leave exactly one revocation record
@@ -39,7 +39,7 @@ async function assertNotRecorded (t: Test, sessionId: string): Promise<void> {
 }
 
 async function session (on: FastifyInstance = app, user?: { email: string, password: string }): Promise<BodyTokens> {
-  return await loginForTokens(on, user ?? await newUser(on))
+  return await loginForTokens(on, user ?? await registerUser(on))
 }
 
 t.test('POST /auth/logout with the refresh token', async (t) => {
@@ -57,7 +57,7 @@ t.test('POST /auth/logout with the access token', async (t) => {
 })
 
 t.test('POST /auth/logout-all records every session of the user', async (t) => {
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const sessions = [await session(app, user), await session(app, user), await session(app, user)]
   const stranger = await session()
   t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[0]!.accessToken) })).statusCode, 204)
@@ -66,7 +66,7 @@ t.test('POST /auth/logout-all records every session of the user', async (t) => {
 })
 
 t.test('POST /auth/password records every other session, not the caller\'s', async (t) => {
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const [caller, other] = [await session(app, user), await session(app, user)]
   const response = await postJson(app, '/auth/password', { currentPassword: user.password, newPassword: 'a different long passphrase 77' }, bearer(caller.accessToken))
   t.equal(response.statusCode, 204)
@@ -75,7 +75,7 @@ t.test('POST /auth/password records every other session, not the caller\'s', asy
 })
 
 t.test('DELETE /auth/sessions/:id', async (t) => {
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const [caller, other] = [await session(app, user), await session(app, user)]
   t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${other.sessionId}`, headers: bearer(caller.accessToken) })).statusCode, 204)
   await assertRecorded(t, other.sessionId, 'session_revoked')
@@ -115,7 +115,7 @@ t.test('refresh-token reuse detection', async (t) => {
 })
 
 t.test('MAX_SESSIONS_PER_USER eviction', async (t) => {
-  const user = await newUser(limited)
+  const user = await registerUser(limited)
   const oldest = await session(limited, user)
   const middle = await session(limited, user)
   await session(limited, user)

@@ -2,10 +2,10 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { buildTestApp, openTestDatabase, postJson, usingPostgres } from '../helper.js'
-import { loginForTokens, newUser } from '../sessions/session-helpers.js'
 import { revokeSessions } from '../../src/db/repositories/sessions.js'
 import { pruneExpired } from '../../src/domain/sessions/prune.js'
 import { listen, openStream } from '../revocations/sse-client.js'
+import { loginForTokens, registerUser } from '../support/auth-steps.js'
 
 /*
  * Two instances sharing only the database: a revocation through one reaches a stream on the other
@@ -23,7 +23,7 @@ const [a, b] = await Promise.all([
 const baseB = await listen(b)
 
 async function revokeThrough (app: FastifyInstance): Promise<string> {
-  const session = await loginForTokens(app, await newUser(app))
+  const session = await loginForTokens(app, await registerUser(app))
   const response = await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })
   if (response.statusCode !== 204) throw new Error(`logout failed: ${response.statusCode}`)
   return session.sessionId
@@ -56,8 +56,8 @@ t.test('reconnecting to B with Last-Event-ID misses nothing revoked through A me
 })
 
 t.test('a record committed late with a smaller sequence is not skipped', { skip: !usingPostgres && 'needs two connections' }, async (t) => {
-  const early = await loginForTokens(a, await newUser(a))
-  const late = await loginForTokens(a, await newUser(a))
+  const early = await loginForTokens(a, await registerUser(a))
+  const late = await loginForTokens(a, await registerUser(a))
   const before = (await a.inject('/revocations')).json().cursor as string
   let release: () => void = () => {}
   const held = new Promise<void>((resolve) => { release = resolve })

@@ -1,8 +1,9 @@
 import t from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { decodeProtectedHeader } from 'jose'
-import { buildTestApp, openTestDatabase, postJson, registerUser, usingPostgres } from '../helper.js'
+import { buildTestApp, openTestDatabase, usingPostgres } from '../helper.js'
 import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
+import { type BodyTokens, loginForTokens, me, refreshWithBody, registerUser } from '../support/auth-steps.js'
 
 /*
  * The operator runs several instances behind a load balancer. Two instances of
@@ -10,8 +11,6 @@ import { anHourAgo, setKeyPublication } from '../support/key-publication.js'
  * embedded PGlite shared in-process otherwise): whatever one issues, the other honours, and a key
  * rotation made on one is followed by the other without invalidating any live token.
  */
-
-interface Tokens { accessToken: string, refreshToken: string, sessionId: string }
 
 const CONFIG = { ISSUER: 'http://issuer.test', AUDIENCE: 'http://api.test' }
 
@@ -26,20 +25,6 @@ const [a, b] = await Promise.all([
 ]) as [FastifyInstance, FastifyInstance]
 
 const kidOf = (token: string): string | undefined => decodeProtectedHeader(token).kid
-
-async function login (app: FastifyInstance, user: { email: string, password: string }): Promise<Tokens> {
-  const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })
-  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
-  return response.json()
-}
-
-async function refresh (app: FastifyInstance, refreshToken: string): Promise<LightMyRequestResponse> {
-  return await postJson(app, '/auth/refresh', { refreshToken })
-}
-
-async function me (app: FastifyInstance, accessToken: string): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } })
-}
 
 async function jwks (app: FastifyInstance): Promise<{ keys: Array<{ kid: string }>, etag: string | undefined }> {
   const response = await app.inject('/.well-known/jwks.json')
@@ -58,39 +43,39 @@ t.test('both instances publish the same JWKS and sign with the same current key'
 
 t.test('a login on A is honoured on B, and B rotates A\'s refresh token', async (t) => {
   const user = await registerUser(a)
-  const fromA = await login(a, user)
+  const fromA = await loginForTokens(a, user)
 
   const meOnB = await me(b, fromA.accessToken)
   t.equal(meOnB.statusCode, 200, 'A\'s access token verifies on B')
   t.equal(meOnB.json().user.id, user.id, 'for the same user')
 
-  const refreshedOnB = await refresh(b, fromA.refreshToken)
+  const refreshedOnB = await refreshWithBody(b, fromA.refreshToken)
   t.equal(refreshedOnB.statusCode, 200, `B refreshes A's refresh token (${refreshedOnB.body.slice(0, 200)})`)
-  const fromB = refreshedOnB.json() as Tokens
+  const fromB = refreshedOnB.json() as BodyTokens
   t.equal(fromB.sessionId, fromA.sessionId, 'the same session continues')
   t.not(fromB.refreshToken, fromA.refreshToken, 'rotated')
   t.equal((await me(a, fromB.accessToken)).statusCode, 200, 'B\'s new access token verifies on A')
 
   // Within the grace window the token just spent is a benign retry on any instance: it gets the
   // session's current token back, not a fork.
-  const retriedOnA = await refresh(a, fromA.refreshToken)
+  const retriedOnA = await refreshWithBody(a, fromA.refreshToken)
   t.equal(retriedOnA.statusCode, 200, 'A accepts the just-spent token within the grace window')
   t.equal(retriedOnA.json().refreshToken, fromB.refreshToken, 'and returns the refresh token B issued')
 
   // Once the session has moved on, the old token is a reuse, whichever instance sees it.
-  const rotatedAgainOnB = await refresh(b, fromB.refreshToken)
+  const rotatedAgainOnB = await refreshWithBody(b, fromB.refreshToken)
   t.equal(rotatedAgainOnB.statusCode, 200, 'B rotates once more')
-  const reusedOnA = await refresh(a, fromA.refreshToken)
+  const reusedOnA = await refreshWithBody(a, fromA.refreshToken)
   t.equal(reusedOnA.statusCode, 401, 'A detects the reuse of a token spent two rotations ago')
   t.equal(reusedOnA.json().code, 'refresh_token_reused', 'code refresh_token_reused')
-  const newestOnB = await refresh(b, (rotatedAgainOnB.json() as Tokens).refreshToken)
+  const newestOnB = await refreshWithBody(b, (rotatedAgainOnB.json() as BodyTokens).refreshToken)
   t.equal(newestOnB.statusCode, 401, 'and the newest token of the family stops working on B')
 })
 
 t.test('a rotation on A is followed by B; tokens from before it keep working on both', async (t) => {
   const user = await registerUser(a)
-  const beforeFromA = await login(a, user)
-  const beforeFromB = await login(b, user)
+  const beforeFromA = await loginForTokens(a, user)
+  const beforeFromB = await loginForTokens(b, user)
   const oldKid = a.keys.signingKey().kid
   const publishedNext = (await jwks(a)).keys.map((key) => key.kid).find((kid) => kid !== oldKid)
   t.equal(kidOf(beforeFromA.accessToken), oldKid, 'A signs with the current kid')
@@ -104,16 +89,18 @@ t.test('a rotation on A is followed by B; tokens from before it keep working on 
   t.equal(newKid, publishedNext, 'the new key is the next key both instances already published')
 
   // Before B reloads: it already knows the new kid (it was the published next key).
-  const rotatedFromA = await login(a, user)
+  const rotatedFromA = await loginForTokens(a, user)
   t.equal(kidOf(rotatedFromA.accessToken), newKid, 'A\'s next login is signed with the new kid')
-  t.equal((await me(b, rotatedFromA.accessToken)).statusCode, 200, 'B verifies A\'s new-key token before it has reloaded')
-  const lateFromB = await login(b, user)
+  t.equal((await me(b, rotatedFromA.accessToken)).statusCode, 200,
+    'B verifies A\'s new-key token before it has reloaded')
+  const lateFromB = await loginForTokens(b, user)
   t.equal(kidOf(lateFromB.accessToken), oldKid, 'B still signs with the old key until it reloads')
-  t.equal((await me(a, lateFromB.accessToken)).statusCode, 200, 'and A still accepts that key (retired, still published)')
+  t.equal((await me(a, lateFromB.accessToken)).statusCode, 200,
+    'and A still accepts that key (retired, still published)')
 
   await b.keys.reload()
   t.equal(b.keys.signingKey().kid, newKid, 'after reloading, B signs with the same new kid')
-  const afterFromB = await login(b, user)
+  const afterFromB = await loginForTokens(b, user)
   t.equal(kidOf(afterFromB.accessToken), newKid, 'B\'s next login too')
   t.equal((await me(a, afterFromB.accessToken)).statusCode, 200, 'B\'s new-key token verifies on A')
 
@@ -129,7 +116,7 @@ t.test('a rotation on A is followed by B; tokens from before it keep working on 
     t.equal((await me(a, token)).statusCode, 200, `a token ${label} signed before the rotation still works on A`)
     t.equal((await me(b, token)).statusCode, 200, `a token ${label} signed before the rotation still works on B`)
   }
-  const refreshedAcross = await refresh(b, beforeFromA.refreshToken)
+  const refreshedAcross = await refreshWithBody(b, beforeFromA.refreshToken)
   t.equal(refreshedAcross.statusCode, 200, 'a session from before the rotation refreshes on B')
-  t.equal(kidOf((refreshedAcross.json() as Tokens).accessToken), newKid, 'and gets a token signed with the new key')
+  t.equal(kidOf((refreshedAcross.json() as BodyTokens).accessToken), newKid, 'and gets a token signed with the new key')
 })

@@ -5,8 +5,9 @@ import { createSecretBox } from '../../src/lib/secret-box.js'
 import { keyRingDeps } from '../../src/domain/keys/key-ring-deps.js'
 import { assertProblem, buildTestApp, openTestDatabase, testConfig, TEST_ENV } from '../helper.js'
 import { legacySeal } from '../support/legacy-seal.js'
-import { loginForTokens, newUser, refreshWithBody, sessionRow, sha256, tokensOf } from '../sessions/session-helpers.js'
+import { sessionRow, sha256 } from '../sessions/session-helpers.js'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../tokens/token-fixtures.js'
+import { loginForTokens, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 /*
  * Sealed secrets are bound to their row: a signing key's private JWK to its kid, a grace-window
@@ -57,7 +58,7 @@ t.test('signing keys sealed before the binding still sign, and are sealed again 
   }
   const app = await buildTestApp(t, {}, { database })
   t.equal(app.keys.signingKey().kid, kid, 'the legacy key signs')
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const tokens = await loginForTokens(app, user)
   t.equal(decodeProtectedHeader(tokens.accessToken).kid, kid)
   const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet)
@@ -71,7 +72,7 @@ t.test('signing keys sealed before the binding still sign, and are sealed again 
 t.test('grace-window ciphertexts are bound to their token', async (t) => {
   await db.deleteFrom('signing_keys').execute()
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 30 }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const ciphertextOf = async (token: string): Promise<string | null> =>
     (await db.selectFrom('refresh_tokens').select('successor_ciphertext').where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow()).successor_ciphertext
 

@@ -5,7 +5,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Test } from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
 import type { DatabaseHandle } from '../../src/db/connect.js'
-import { buildTestApp, openTestDatabase, postJson, registerUser, uniqueEmail } from '../helper.js'
+import { buildTestApp, openTestDatabase, uniqueEmail } from '../helper.js'
+import { loginForTokens, registerUser } from '../support/auth-steps.js'
 
 /*
  * Property-based fuzzing of every endpoint through app.inject.
@@ -342,10 +343,10 @@ t.test('fuzzing every endpoint with random and malicious input', async (t) => {
   // A victim with a live session whose credentials the fuzzer never learns.
   const victimPassword = `fuzz-victim-${randomBytes(12).toString('hex')}`
   const victim = await registerUser(app, uniqueEmail('fuzz-victim'), victimPassword)
-  const victimLogin = (await postJson(app, '/auth/login', { email: victim.email, password: victimPassword, delivery: 'body' })).json()
+  const victimLogin = await loginForTokens(app, victim)
   const bystanderPassword = `fuzz-bystander-${randomBytes(12).toString('hex')}`
   const bystander = await registerUser(app, uniqueEmail('fuzz-bystander'), bystanderPassword)
-  const bystanderLogin = (await postJson(app, '/auth/login', { email: bystander.email, password: bystanderPassword, delivery: 'body' })).json()
+  const bystanderLogin = await loginForTokens(app, bystander)
   const client = await createServiceClient(db, { name: 'fuzz', scope: 'read write' })
   const victimBearer = `Bearer ${String(victimLogin.accessToken)}`
   const clientBasic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`

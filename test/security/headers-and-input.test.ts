@@ -4,7 +4,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
-import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
+import { assertProblem, buildTestApp, openTestDatabase, postJson, STRONG_PASSWORD, uniqueEmail } from '../helper.js'
+import { bearer as authorizedBy, login, registerUser } from '../support/auth-steps.js'
 
 /*
  * Response headers and abuse controls:
@@ -57,9 +58,9 @@ t.test('token responses are never cached', async (t) => {
     t.match(response.headers['cache-control'], /\bno-store\b/, `${label}: Cache-Control: no-store`)
   }
 
-  const cookieLogin = await postJson(app, '/auth/login', { email: user.email, password: user.password })
+  const cookieLogin = await login(app, user)
   noStore(t, cookieLogin, 'POST /auth/login (cookie delivery)')
-  const bodyLogin = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })
+  const bodyLogin = await login(app, user, 'body')
   noStore(t, bodyLogin, 'POST /auth/login (body delivery)')
   const cookie = cookieLogin.cookies.find((c) => c.name === 'refresh_token')!.value
   noStore(t, await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: `refresh_token=${cookie}` } }), 'POST /auth/refresh (cookie)')
@@ -75,9 +76,9 @@ t.test('token responses are never cached', async (t) => {
 t.test('every response carries X-Content-Type-Options: nosniff', async (t) => {
   const app = await buildTestApp(t, { RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 1 })
   const user = await registerUser(app)
-  const login = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' }, { 'x-forwarded-for': '203.0.113.1' })
-  const { accessToken, refreshToken } = login.json()
-  const bearer = { authorization: `Bearer ${String(accessToken)}` }
+  const loggedIn = await login(app, user, 'body', { 'x-forwarded-for': '203.0.113.1' })
+  const { accessToken, refreshToken } = loggedIn.json()
+  const bearer = authorizedBy(String(accessToken))
   const jwks = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
 
   const requests: Array<[string, InjectOptions]> = [
@@ -124,9 +125,9 @@ t.test('an access token in the query string is refused, even next to a valid Aut
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, {}, { database })
   const user = await registerUser(app)
-  const login = (await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })).json()
-  const token = String(login.accessToken)
-  const bearer = { authorization: `Bearer ${token}` }
+  const loggedIn = (await login(app, user, 'body')).json()
+  const token = String(loggedIn.accessToken)
+  const bearer = authorizedBy(token)
 
   t.equal((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer })).statusCode, 200, 'control: the header alone is accepted')
 
@@ -139,7 +140,7 @@ t.test('an access token in the query string is refused, even next to a valid Aut
     ['GET /auth/sessions?access_token=<valid>, no header', { method: 'GET', url: `/auth/sessions?access_token=${token}` }],
     ['GET /auth/sessions?access_token=<valid> + valid header', { method: 'GET', url: `/auth/sessions?access_token=${token}`, headers: bearer }],
     ['POST /auth/logout-all?access_token=<valid> + valid header', { method: 'POST', url: `/auth/logout-all?access_token=${token}`, headers: bearer }],
-    ['DELETE /auth/sessions/<own>?access_token=<valid> + valid header', { method: 'DELETE', url: `/auth/sessions/${String(login.sessionId)}?access_token=${token}`, headers: bearer }],
+    ['DELETE /auth/sessions/<own>?access_token=<valid> + valid header', { method: 'DELETE', url: `/auth/sessions/${String(loggedIn.sessionId)}?access_token=${token}`, headers: bearer }],
     ['POST /auth/password?access_token=<valid> + valid header', { method: 'POST', url: `/auth/password?access_token=${token}`, payload: { currentPassword: user.password, newPassword: 'another strong passphrase 7' }, headers: bearer }]
   ]
   for (const [label, options] of cases) {
@@ -152,9 +153,9 @@ t.test('an access token in the query string is refused, even next to a valid Aut
   }
 
   t.test('none of the refused requests had an effect', async (t) => {
-    const session = await database.db.selectFrom('sessions').select('revoked_at').where('id', '=', login.sessionId).executeTakeFirstOrThrow()
+    const session = await database.db.selectFrom('sessions').select('revoked_at').where('id', '=', loggedIn.sessionId).executeTakeFirstOrThrow()
     t.equal(session.revoked_at, null, 'the session was neither revoked by logout-all nor by DELETE')
-    t.equal((await postJson(app, '/auth/login', { email: user.email, password: user.password })).statusCode, 200, 'the password did not change')
+    t.equal((await login(app, user)).statusCode, 200, 'the password did not change')
     t.equal((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer })).statusCode, 200, 'the token still works in the header')
   })
 })

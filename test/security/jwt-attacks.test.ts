@@ -9,7 +9,8 @@ import { calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importP
 import type { Test } from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { signAccessToken } from '../../src/domain/tokens/access-token.js'
-import { assertProblem, buildTestApp, openTestDatabase, postJson, registerUser } from '../helper.js'
+import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
+import { login, me, registerUser } from '../support/auth-steps.js'
 
 /*
  * JWT attacks against the two places that verify access tokens: GET /auth/me (the guard of every
@@ -65,9 +66,9 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
   const { config } = app
 
   const user = await registerUser(app)
-  const login = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body' })
-  t.equal(login.statusCode, 200, 'the victim logs in')
-  const { accessToken: genuine, sessionId } = login.json() as { accessToken: string, sessionId: string }
+  const loggedIn = await login(app, user, 'body')
+  t.equal(loggedIn.statusCode, 200, 'the victim logs in')
+  const { accessToken: genuine, sessionId } = loggedIn.json() as { accessToken: string, sessionId: string }
   const otherUser = await registerUser(app)
   const client = await createServiceClient(app.db, { name: 'jwt-attacks' })
   const clientBasic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`
@@ -115,13 +116,11 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
   const unsigned = (alg: string, signature = ''): string => `${b64url(JSON.stringify(header({ alg })))}.${b64url(JSON.stringify(claims()))}.${signature}`
   const genuineSignature = genuine.split('.')[2]!
 
-  const me = async (token: string): Promise<LightMyRequestResponse> =>
-    await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
   const introspect = async (token: string): Promise<LightMyRequestResponse> =>
     await app.inject({ method: 'POST', url: '/oauth/introspect', payload: new URLSearchParams({ token }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientBasic } })
 
   async function assertAccepted (t: Test, token: string, label: string): Promise<void> {
-    const response = await me(token)
+    const response = await me(app, token)
     t.equal(response.statusCode, 200, `${label}: /auth/me accepts it (${response.body.slice(0, 160)})`)
     const introspection = await introspect(token)
     t.equal(introspection.statusCode, 200, `${label}: introspection answers 200`)
@@ -129,7 +128,7 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
   }
 
   async function assertRejected (t: Test, token: string, introspectionMayRefuse = false): Promise<void> {
-    const response = await me(token)
+    const response = await me(app, token)
     assertProblem(t, response, 401, 'invalid_token')
     t.match(response.headers['www-authenticate'], /^Bearer error="invalid_token"/, 'a Bearer invalid_token challenge')
     t.notOk(response.body.includes(token.slice(-40)), 'the token is not echoed')
@@ -319,7 +318,7 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     // Not an attack (only the service holds the key); this records how a duplicate is read.
     const payload = JSON.stringify(claims()).replace(/^\{/, `{"sub":${JSON.stringify(otherUser.id)},`)
     const token = await signRaw(JSON.stringify(header()), payload, serviceKey)
-    const response = await me(token)
+    const response = await me(app, token)
     t.comment(`/auth/me with {"sub": <other user>, …, "sub": <victim>}: ${response.statusCode}`)
     if (response.statusCode === 200) {
       t.equal(response.json().user.id, user.id, 'the last "sub" (the victim) is the one used, never the first')
@@ -335,7 +334,7 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     const token = await sign(header(), claims({ padding: 'p'.repeat(50 * 1024) }), serviceKey)
     t.ok(token.length > 50_000, `the token is ${token.length} bytes`)
     const started = performance.now()
-    const response = await me(token)
+    const response = await me(app, token)
     assertProblem(t, response, 401, 'invalid_token')
     t.ok(performance.now() - started < 1000, 'answered within a second')
   })

@@ -4,6 +4,7 @@ import type { Test } from 'tap'
 import { buildApp, loggerOptions } from '../../src/app.js'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { openTestDatabase, postJson, testConfig, uniqueEmail } from '../helper.js'
+import { bearer, login, refreshWithBody } from '../support/auth-steps.js'
 
 /*
  * No secret ever reaches the logs: with the logger at its most verbose
@@ -58,11 +59,11 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
 
   ok(await postJson(app, '/auth/register', { email, password }), 201, 'register')
 
-  const cookieLogin = ok(await postJson(app, '/auth/login', { email, password }), 200, 'login (cookie)')
+  const cookieLogin = ok(await login(app, { email, password }), 200, 'login (cookie)')
   keep('access token', cookieLogin.json().accessToken)
   const firstCookie = cookieOf(cookieLogin)
 
-  const bodyLogin = ok(await postJson(app, '/auth/login', { email, password, delivery: 'body' }), 200, 'login (body)')
+  const bodyLogin = ok(await login(app, { email, password }, 'body'), 200, 'login (body)')
   keep('access token', bodyLogin.json().accessToken)
   const bodyRefreshToken = keep('refresh token', bodyLogin.json().refreshToken)
 
@@ -70,14 +71,14 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
   keep('access token', cookieRefresh.json().accessToken)
   cookieOf(cookieRefresh)
 
-  const bodyRefresh = ok(await postJson(app, '/auth/refresh', { refreshToken: bodyRefreshToken }), 200, 'refresh (body)')
+  const bodyRefresh = ok(await refreshWithBody(app, bodyRefreshToken), 200, 'refresh (body)')
   const accessToken = keep('access token', bodyRefresh.json().accessToken)
   const latestRefreshToken = keep('refresh token', bodyRefresh.json().refreshToken)
-  const bearer = { authorization: `Bearer ${accessToken}` }
+  const authorized = bearer(accessToken)
 
-  ok(await app.inject({ method: 'GET', url: '/auth/me', headers: bearer }), 200, '/auth/me')
-  ok(await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer }), 200, '/auth/sessions')
-  ok(await postJson(app, '/auth/password', { currentPassword: password, newPassword }, bearer), 204, 'password change')
+  ok(await app.inject({ method: 'GET', url: '/auth/me', headers: authorized }), 200, '/auth/me')
+  ok(await app.inject({ method: 'GET', url: '/auth/sessions', headers: authorized }), 200, '/auth/sessions')
+  ok(await postJson(app, '/auth/password', { currentPassword: password, newPassword }, authorized), 204, 'password change')
   ok(await postJson(app, '/auth/logout', { refreshToken: latestRefreshToken }), 204, 'logout')
 
   const client = await createServiceClient(app.db, { name: 'log-test', scope: 'read' })

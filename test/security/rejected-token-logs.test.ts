@@ -2,7 +2,8 @@ import t from 'tap'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApp, loggerOptions } from '../../src/app.js'
 import { buildTestApp, openTestDatabase, testConfig } from '../helper.js'
-import { bearer, getMe, registerAndLogin, tamperPayload } from '../tokens/token-fixtures.js'
+import { tamperPayload } from '../tokens/token-fixtures.js'
+import { bearerValue, meWith, registerAndLogin } from '../support/auth-steps.js'
 
 /**
  * Unauthenticated traffic must not amplify logs: a rejected access token is logged as one short
@@ -30,7 +31,7 @@ t.test('a rejected access token is logged with its code only', async (t) => {
   ]
   for (const { label, token } of rejected) {
     lines.length = 0
-    const response = await getMe(app, bearer(token))
+    const response = await meWith(app, bearerValue(token))
     t.equal(response.statusCode, 401, `${label}: 401`)
     const logged = lines.join('\n')
     t.notMatch(logged, /"stack"/, `${label}: no stack trace`)

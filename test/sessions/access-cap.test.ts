@@ -1,24 +1,28 @@
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, openTestDatabase } from '../helper.js'
+import { buildTestApp } from '../helper.js'
+import { createTestClock } from '../support/test-clock.js'
 import { postForm } from '../oauth/oauth-helpers.js'
-import { login, loginForTokens, newUser, refreshWithBody, tokensOf } from './session-helpers.js'
+import { login, loginForTokens, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 const ISSUER = 'http://issuer.test'
 const AUDIENCE = 'http://api.test'
 
 async function verified (app: FastifyInstance, token: string): Promise<{ iat: number, exp: number }> {
-  const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet)
+  const published = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  const jwks = createLocalJWKSet(published.json() as JSONWebKeySet)
   const { payload } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' })
   return { iat: payload.iat!, exp: payload.exp! }
 }
 
 t.test('no access token outlives its session\'s absolute end', async (t) => {
   t.test('at login: a session shorter than the access-token lifetime caps exp and expiresIn', async (t) => {
-    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 300 })
-    const before = Math.floor(Date.now() / 1000)
-    const response = await login(app, await newUser(app), 'body')
+    // On a test clock that stands still, so a slow login cannot push exp past `before + 301`.
+    const clock = createTestClock()
+    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 300 }, { clock })
+    const before = Math.floor(clock.now().getTime() / 1000)
+    const response = await login(app, await registerUser(app), 'body')
     t.equal(response.statusCode, 200, response.body)
     const body = response.json()
     t.ok(body.expiresIn <= 300 && body.expiresIn >= 298, `expiresIn ${body.expiresIn} says the session's end`)
@@ -28,18 +32,21 @@ t.test('no access token outlives its session\'s absolute end', async (t) => {
   })
 
   t.test('at every refresh, /auth/refresh and /oauth/token alike', async (t) => {
-    const database = await openTestDatabase(t)
-    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900 }, { database })
-    const user = await newUser(app)
+    // Sessions of 1000 s, refreshed when 100 s are left: on the app's clock, moved by the test.
+    const clock = createTestClock()
+    const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 1000 }, { clock })
+    const user = await registerUser(app)
     for (const via of ['auth', 'oauth'] as const) {
       const first = await loginForTokens(app, user)
-      const end = new Date(Date.now() + 100_000)
-      await database.db.updateTable('sessions').set({ expires_at: end }).where('id', '=', first.sessionId).execute()
+      const end = new Date(clock.now().getTime() + 1000 * 1000)
+      clock.advance(900)
       const response = via === 'auth'
         ? await refreshWithBody(app, first.refreshToken)
         : await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: first.refreshToken })
       t.equal(response.statusCode, 200, `${via}: ${response.body.slice(0, 120)}`)
-      const accessToken: string = via === 'auth' ? tokensOf(response, 'refresh').accessToken : response.json().access_token
+      const accessToken: string = via === 'auth'
+        ? tokensOf(response, 'refresh').accessToken
+        : response.json().access_token
       const expiresIn: number = via === 'auth' ? response.json().expiresIn : response.json().expires_in
       t.ok(expiresIn <= 100 && expiresIn >= 95, `${via}: expiresIn ${expiresIn} is the time left in the session`)
       const claims = await verified(app, accessToken)
@@ -50,7 +57,7 @@ t.test('no access token outlives its session\'s absolute end', async (t) => {
 
   t.test('a long session keeps the full access-token lifetime', async (t) => {
     const app = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900 })
-    const first = await loginForTokens(app, await newUser(app))
+    const first = await loginForTokens(app, await registerUser(app))
     const refreshed = await refreshWithBody(app, first.refreshToken)
     t.equal(refreshed.json().expiresIn, 900)
   })

@@ -2,7 +2,8 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, openTestDatabase, usingPostgres } from '../helper.js'
 import type { DatabaseHandle } from '../../src/db/connect.js'
-import { liveSessionIds, login, loginForTokens, me, newUser, refreshWithBody, sessionRow, unspentTokenCount } from './session-helpers.js'
+import { liveSessionIds, sessionRow, unspentTokenCount } from './session-helpers.js'
+import { login, loginForTokens, me, refreshWithBody, registerUser } from '../support/auth-steps.js'
 
 const RACERS = 50
 const LOGINS = 20
@@ -50,14 +51,14 @@ async function assertOneLiveToken (t: Test, apps: FastifyInstance[], database: D
 t.test(`${RACERS} concurrent refreshes of one token on one instance`, async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, {}, { database })
-  const start = await loginForTokens(app, await newUser(app))
+  const start = await loginForTokens(app, await registerUser(app))
   const result = await race([app], start.refreshToken)
   await assertOneLiveToken(t, [app], database, start.sessionId, result)
 })
 
 t.test(`${RACERS} concurrent refreshes of one token split across two instances sharing the database`, async (t) => {
   const { apps, database } = await twoInstances(t)
-  const start = await loginForTokens(apps[0], await newUser(apps[0]))
+  const start = await loginForTokens(apps[0], await registerUser(apps[0]))
   const result = await race(apps, start.refreshToken)
   await assertOneLiveToken(t, apps, database, start.sessionId, result)
   t.equal((await me(apps[1], start.accessToken)).statusCode, 200, 'an access token from one instance is accepted by the other')
@@ -66,7 +67,7 @@ t.test(`${RACERS} concurrent refreshes of one token split across two instances s
 t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 leave exactly one live session`, async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: 1 }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const replies = await Promise.all(Array.from({ length: LOGINS }, async () => await login(app, user, 'body')))
   t.same(replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [], 'every login answers 200')
   const live = await liveSessionIds(database, user.id)
@@ -78,7 +79,7 @@ t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 leave exactly o
 
 t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 across two instances leave exactly one live session`, async (t) => {
   const { apps, database } = await twoInstances(t, { MAX_SESSIONS_PER_USER: 1 })
-  const user = await newUser(apps[0])
+  const user = await registerUser(apps[0])
   const replies = await Promise.all(Array.from({ length: LOGINS }, async (_, i) => await login(apps[i % 2]!, user, 'body')))
   t.same(replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [], 'every login answers 200')
   t.equal((await liveSessionIds(database, user.id)).length, 1, 'exactly one live session')

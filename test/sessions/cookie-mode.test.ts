@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { assertProblem, buildTestApp, openTestDatabase, postJson } from '../helper.js'
-import { login, me, newUser, REFRESH_COOKIE, refreshCookieOf, refreshWithBody, refreshWithCookie, setCookies, sha256, type SetCookie } from './session-helpers.js'
+import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
+import { sha256 } from './session-helpers.js'
+import {
+  login, me, REFRESH_COOKIE, refreshCookieOf, refreshWithBody, refreshWithCookie, registerUser, type SetCookie, setCookies
+} from '../support/auth-steps.js'
 
 const FOURTEEN_DAYS = 1_209_600
 
@@ -31,7 +34,7 @@ function isClearing (cookie: SetCookie): boolean {
 t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, {}, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
 
   t.test('login without delivery sets the cookie and keeps the token out of the body', async (t) => {
     const response = await login(app, user)
@@ -153,7 +156,7 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
 
 t.test('with COOKIE_SECURE=false the cookie has no Secure attribute (local http)', async (t) => {
   const app = await buildTestApp(t, { COOKIE_SECURE: false })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const response = await login(app, user)
   const cookie = assertRefreshCookie(t, response, false)
   const refreshed = await refreshWithCookie(app, cookie.value)
@@ -163,7 +166,7 @@ t.test('with COOKIE_SECURE=false the cookie has no Secure attribute (local http)
 
 t.test('ALLOWED_ORIGINS replaces the issuer origin as the list of allowed cookie origins', async (t) => {
   const app = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://app.example, https://admin.example' })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   let cookie = assertRefreshCookie(t, await login(app, user))
   for (const origin of ['https://app.example', 'https://admin.example']) {
     const response = await refreshWithCookie(app, cookie.value, { origin })
@@ -171,6 +174,6 @@ t.test('ALLOWED_ORIGINS replaces the issuer origin as the list of allowed cookie
     cookie = assertRefreshCookie(t, response)
   }
   assertProblem(t, await refreshWithCookie(app, cookie.value, { origin: 'http://issuer.test' }), 403, 'csrf_rejected')
-  const login2 = await postJson(app, '/auth/login', { email: user.email, password: user.password }, { origin: 'https://evil.example' })
+  const login2 = await login(app, user, undefined, { origin: 'https://evil.example' })
   t.equal(login2.statusCode, 200, 'login is not cookie-authenticated: no Origin check there')
 })

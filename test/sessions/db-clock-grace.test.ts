@@ -2,14 +2,15 @@ import t from 'tap'
 import { rotateRefreshToken } from '../../src/domain/sessions/rotation.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
-import { loginForTokens, newUser, refreshWithBody, sessionRow, sha256, tokensOf } from './session-helpers.js'
+import { sessionRow, sha256 } from './session-helpers.js'
+import { loginForTokens, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 const DAY_MS = 86_400_000
 
 t.test('rotation judges on the database\'s clock, audits grace hits, and never 500s in grace', async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 10 }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const context = { ip: '203.0.113.7', userAgent: 'second-tab/1.0' }
   // This instance's wall clock, running ahead of the others' (a test clock would be the time everywhere).
   const skewed = (ms: number): typeof app.services.wiring.sessions => ({

@@ -1,18 +1,17 @@
 import t from 'tap'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
+import { auditTypes, sessionRow, unspentTokenCount } from './session-helpers.js'
+import { createTestClock } from '../support/test-clock.js'
 import {
-  auditTypes, login, loginForTokens, me, newUser, refreshCookieOf, refreshWithBody, refreshWithCookie,
-  secondsAgo, sessionRow, sha256, tokensOf, unspentTokenCount
-} from './session-helpers.js'
+  login, loginForTokens, me, refreshCookieOf, refreshWithBody, refreshWithCookie, registerUser, tokensOf
+} from '../support/auth-steps.js'
 
 t.test('the reuse grace window (default 10 s)', async (t) => {
   const database = await openTestDatabase(t)
-  const app = await buildTestApp(t, {}, { database })
-  const user = await newUser(app)
-
-  const spendBack = async (token: string, seconds: number): Promise<void> => {
-    await database.db.updateTable('refresh_tokens').set({ spent_at: secondsAgo(seconds) }).where('token_hash', '=', sha256(token)).execute()
-  }
+  // The window is judged on the app's clock: the tests move it rather than edit spent_at.
+  const clock = createTestClock()
+  const app = await buildTestApp(t, {}, { database, clock })
+  const user = await registerUser(app)
 
   t.test('re-presenting the token just spent returns the current token, not a fork, and revokes nothing', async (t) => {
     const t1 = await loginForTokens(app, user)
@@ -33,7 +32,9 @@ t.test('the reuse grace window (default 10 s)', async (t) => {
 
     t.equal((await sessionRow(database, t1.sessionId)).revoked_at, null, 'the session is not revoked')
     t.equal(await unspentTokenCount(database, t1.sessionId), 1, 'still exactly one unspent token')
-    t.equal((await database.db.selectFrom('refresh_tokens').select('id').where('session_id', '=', t1.sessionId).execute()).length, 2, 'no token was minted for the retries')
+    const minted = await database.db.selectFrom('refresh_tokens').select('id')
+      .where('session_id', '=', t1.sessionId).execute()
+    t.equal(minted.length, 2, 'no token was minted for the retries')
     t.notOk((await auditTypes(database, { sessionId: t1.sessionId })).includes('refresh_reuse_detected'))
 
     const t3 = await refreshWithBody(app, t2.refreshToken)
@@ -56,7 +57,7 @@ t.test('the reuse grace window (default 10 s)', async (t) => {
   t.test('after the window, re-presenting the spent token is reuse and revokes the session', async (t) => {
     const t1 = await loginForTokens(app, user)
     const t2 = tokensOf(await refreshWithBody(app, t1.refreshToken), 'T1 -> T2')
-    await spendBack(t1.refreshToken, 11)
+    clock.advance(11)
 
     assertProblem(t, await refreshWithBody(app, t1.refreshToken), 401, 'refresh_token_reused')
     assertProblem(t, await refreshWithBody(app, t2.refreshToken), 401, 'invalid_refresh_token')
@@ -70,7 +71,7 @@ t.test('the reuse grace window (default 10 s)', async (t) => {
   t.test('just inside the window (spent 9 s ago) is still grace', async (t) => {
     const t1 = await loginForTokens(app, user)
     const t2 = tokensOf(await refreshWithBody(app, t1.refreshToken), 'T1 -> T2')
-    await spendBack(t1.refreshToken, 9)
+    clock.advance(9)
     const replay = await refreshWithBody(app, t1.refreshToken)
     t.equal(replay.statusCode, 200)
     t.equal(replay.json().refreshToken, t2.refreshToken)
@@ -79,7 +80,8 @@ t.test('the reuse grace window (default 10 s)', async (t) => {
   t.test('a grace replay does not revive a session that was logged out', async (t) => {
     const t1 = await loginForTokens(app, user)
     const t2 = tokensOf(await refreshWithBody(app, t1.refreshToken), 'T1 -> T2')
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: t2.refreshToken } })).statusCode, 204)
+    const logout = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: t2.refreshToken } })
+    t.equal(logout.statusCode, 204)
     assertProblem(t, await refreshWithBody(app, t1.refreshToken), 401, 'invalid_refresh_token')
   })
 

@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { assertProblem, buildTestApp, openTestDatabase, postJson, uniqueEmail } from '../helper.js'
-import {
-  auditTypes, bearer, login, loginForTokens, me, newUser, refreshWithBody, secondsAgo, sessionRow,
-  type BodyTokens, type TestUser
-} from './session-helpers.js'
+import { auditTypes, sessionRow } from './session-helpers.js'
+import { createTestClock } from '../support/test-clock.js'
 import { startSession } from '../../src/domain/sessions/start-session.js'
+import {
+  bearer, type BodyTokens, login, loginForTokens, me, refreshWithBody, registerUser, type TestUser, tokensOf
+} from '../support/auth-steps.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const NEW_PASSWORD = 'a different long passphrase 77'
@@ -26,26 +27,40 @@ t.test('how a session ends, and what the client sees', async (t) => {
     return { ...session, refreshToken: response.json().refreshToken, accessToken: response.json().accessToken }
   }
 
-  t.test('absolute expiry: refresh is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
-    await database.db.updateTable('sessions').set({ expires_at: secondsAgo(1) }).where('id', '=', session.sessionId).execute()
-    await assertEnded(t, session, 'session_expired')
+  // Lifetimes are judged on the app's clock: these move a test clock on an app of their own. Its
+  // access tokens last as long as a session, so a refused one was refused for the session's sake.
+  const IDLE = 3600
+  const LIFETIME = 7200
+  const clock = createTestClock()
+  const lifetimes = { SESSION_IDLE_TTL: IDLE, REFRESH_TOKEN_TTL: LIFETIME, ACCESS_TOKEN_TTL: LIFETIME }
+  const timed = await buildTestApp(t, lifetimes, { database, clock })
+
+  t.test('absolute expiry: refresh is 401 session_expired, however recently the session was used', async (t) => {
+    let session = await loginForTokens(timed, await registerUser(timed))
+    for (let step = 0; step < 2; step++) {
+      clock.advance(IDLE - 600)
+      session = await assertAlive(t, session, timed)
+    }
+    clock.advance(LIFETIME - 2 * (IDLE - 600) - 1)
+    session = await assertAlive(t, session, timed)
+    clock.advance(2)
+    await assertEnded(t, session, 'session_expired', timed)
   })
 
   t.test('idle timeout: a session not refreshed for SESSION_IDLE_TTL is 401 session_expired', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 1) }).where('id', '=', session.sessionId).execute()
-    await assertEnded(t, session, 'session_expired')
+    const session = await loginForTokens(timed, await registerUser(timed))
+    clock.advance(IDLE + 1)
+    await assertEnded(t, session, 'session_expired', timed)
   })
 
   t.test('a session used just inside the idle timeout lives on', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 - 60) }).where('id', '=', session.sessionId).execute()
-    await assertAlive(t, session)
+    const session = await loginForTokens(timed, await registerUser(timed))
+    clock.advance(IDLE - 60)
+    await assertAlive(t, session, timed)
   })
 
   t.test('POST /auth/logout with the refresh token in the body: 204, then the token is 401', async (t) => {
-    const session = await loginForTokens(app, await newUser(app))
+    const session = await loginForTokens(app, await registerUser(app))
     const response = await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })
     t.equal(response.statusCode, 204)
     await assertEnded(t, session)
@@ -54,7 +69,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/logout with only an access token: 204 and that session is revoked', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const session = await loginForTokens(app, user)
     const other = await loginForTokens(app, user)
     const response = await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(session.accessToken) })
@@ -69,9 +84,9 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/logout-all: 204 and every session of the user ends, others\' do not', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const sessions = [await loginForTokens(app, user), await loginForTokens(app, user), await loginForTokens(app, user)]
-    const stranger = await loginForTokens(app, await newUser(app))
+    const stranger = await loginForTokens(app, await registerUser(app))
     const response = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[1]!.accessToken) })
     t.equal(response.statusCode, 204)
     for (const session of sessions) await assertEnded(t, session)
@@ -80,7 +95,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('GET /auth/sessions lists the live sessions, exactly one of them current', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const laptop = await loginForTokens(app, user, { 'user-agent': 'Laptop/1.0' })
     const phone = await loginForTokens(app, user, { 'user-agent': 'Phone/2.0' })
     const gone = await loginForTokens(app, user, { 'user-agent': 'Gone/3.0' })
@@ -104,10 +119,10 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('DELETE /auth/sessions/:id revokes one of your own sessions and nobody else\'s', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const current = await loginForTokens(app, user)
     const lost = await loginForTokens(app, user)
-    const stranger = await loginForTokens(app, await newUser(app))
+    const stranger = await loginForTokens(app, await registerUser(app))
     const remove = async (id: string) => await app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(current.accessToken) })
 
     t.equal((await remove(lost.sessionId)).statusCode, 204, 'own other session: 204')
@@ -121,7 +136,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('POST /auth/password', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const caller = await loginForTokens(app, user)
     const other = await loginForTokens(app, user)
     const change = async (currentPassword: string, newPassword: string) =>
@@ -152,7 +167,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('login failures: unknown email and wrong password answer identically', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     const unknown = await login(app, { email: uniqueEmail('nobody'), password: user.password }, 'body')
     const wrong = await login(app, { email: user.email, password: 'not the right password' }, 'body')
     assertProblem(t, unknown, 401, 'invalid_credentials')
@@ -164,21 +179,23 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('account throttling after LOGIN_FAILURES_BEFORE_BACKOFF (default 10) failures', async (t) => {
-    const victim = await newUser(app)
-    const bystander = await newUser(app)
+    const victim = await registerUser(timed)
+    const bystander = await registerUser(timed)
     for (let i = 1; i <= 10; i++) {
-      assertProblem(t, await login(app, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
+      assertProblem(t, await login(timed, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
     }
-    // The tenth failure starts a (1 s) back-off; the next attempt follows at once.
-    const blocked = await login(app, victim, 'body')
+    // The tenth failure starts a (1 s) back-off; the next attempt follows at once. The clock then
+    // moves past it: nothing in the database is edited.
+    const blocked = await login(timed, victim, 'body')
     assertProblem(t, blocked, 429, 'rate_limited')
     t.match(blocked.headers['retry-after'], /^[1-9]\d*$/, 'with Retry-After in whole seconds')
     t.notMatch(blocked.body, victim.email, 'the email is not echoed')
-    t.equal((await login(app, bystander, 'body')).statusCode, 200, 'another account is unaffected')
+    t.equal((await login(timed, bystander, 'body')).statusCode, 200, 'another account is unaffected')
 
-    await database.db.updateTable('login_throttles').set({ blocked_until: secondsAgo(1) }).where('email', '=', victim.email).execute()
-    t.equal((await login(app, victim, 'body')).statusCode, 200, 'the back-off ends by itself')
-    t.equal((await login(app, victim, 'body')).statusCode, 200, 'and a success clears the count')
+    const backOff = Number(blocked.headers['retry-after'])
+    clock.advance(backOff + 1)
+    t.equal((await login(timed, victim, 'body')).statusCode, 200, 'the back-off ends by itself')
+    t.equal((await login(timed, victim, 'body')).statusCode, 200, 'and a success clears the count')
   })
 
   t.test('an unknown email is throttled exactly like a real account', async (t) => {
@@ -190,7 +207,7 @@ t.test('how a session ends, and what the client sees', async (t) => {
   })
 
   t.test('audit_events records every way in and out', async (t) => {
-    const user = await newUser(app)
+    const user = await registerUser(app)
     assertProblem(t, await login(app, { email: user.email, password: 'wrong password' }, 'body'), 401, 'invalid_credentials')
     const a = await loginForTokens(app, user)
     const b = await loginForTokens(app, user)
@@ -223,7 +240,7 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   const refreshStatus = async (app: FastifyInstance, session: BodyTokens): Promise<number> => (await refreshWithBody(app, session.refreshToken)).statusCode
 
   t.test('1: a second login revokes the first session', async (t) => {
-    const [first, second] = await loginAll(single, await newUser(single), 2)
+    const [first, second] = await loginAll(single, await registerUser(single), 2)
     assertProblem(t, await refreshWithBody(single, first!.refreshToken), 401, 'invalid_refresh_token')
     assertProblem(t, await me(single, first!.accessToken), 401, 'invalid_token')
     t.equal((await sessionRow(database, first!.sessionId)).revoked_reason, 'session_limit')
@@ -232,20 +249,20 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   })
 
   t.test('2: a third login revokes only the oldest', async (t) => {
-    const [oldest, middle, newest] = await loginAll(double, await newUser(double), 3)
+    const [oldest, middle, newest] = await loginAll(double, await registerUser(double), 3)
     t.equal(await refreshStatus(double, oldest!), 401, 'the oldest is revoked')
     t.equal(await refreshStatus(double, middle!), 200, 'the middle one lives')
     t.equal(await refreshStatus(double, newest!), 200, 'the newest lives')
   })
 
   t.test('2: sessions of other users do not count', async (t) => {
-    const [mine] = await loginAll(double, await newUser(double), 1)
-    await loginAll(double, await newUser(double), 3)
+    const [mine] = await loginAll(double, await registerUser(double), 1)
+    await loginAll(double, await registerUser(double), 3)
     t.equal(await refreshStatus(double, mine!), 200)
   })
 
   t.test('1: the newest login wins even when its instance\'s clock runs 2 s behind the previous one\'s', async (t) => {
-    const user = await newUser(single)
+    const user = await registerUser(single)
     const earlier = await loginForTokens(single, user)
     // A second instance whose clock lags (or a login that read the clock, then waited for the
     // lock while another login committed): its session is created "before" the earlier one.
@@ -263,12 +280,23 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
   })
 
   t.test('2: a session that already ended by idleness does not count toward the limit', async (t) => {
-    const user = await newUser(double)
-    const [active, idle] = await loginAll(double, user, 2)
-    // `idle` was last used more than SESSION_IDLE_TTL ago: it has ended.
-    await database.db.updateTable('sessions').set({ last_used_at: secondsAgo(86_400 + 60) }).where('id', '=', idle!.sessionId).execute()
-    const [fresh] = await loginAll(double, user, 1)
-    t.equal(await refreshStatus(double, fresh!), 200, 'the new session lives')
-    t.equal(await refreshStatus(double, active!), 200, 'the one live older session is within the limit of 2 and survives')
+    // On a clock of its own (a test clock stands still, so each login is moved 1 s apart: the
+    // oldest session must be unambiguous).
+    const clock = createTestClock()
+    const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: 2 }, { database, clock })
+    const user = await registerUser(app)
+    const [active] = await loginAll(app, user, 1)
+    clock.advance(1)
+    const [idle] = await loginAll(app, user, 1)
+    // Half an idle period later `active` (the oldest) is used and `idle` is not; another half later
+    // `idle` has been unused for longer than SESSION_IDLE_TTL (default 86 400 s): it has ended.
+    clock.advance(43_200)
+    const stillActive = tokensOf(await refreshWithBody(app, active!.refreshToken), 'refresh active')
+    clock.advance(43_200 + 60)
+    const [fresh] = await loginAll(app, user, 1)
+    t.equal(await refreshStatus(app, fresh!), 200, 'the new session lives')
+    t.equal(await refreshStatus(app, stillActive), 200,
+      'the one live older session is within the limit of 2 and survives')
+    t.equal(await refreshStatus(app, idle!), 401, 'and the idle one has indeed ended')
   })
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
-import { auditTypes, loginForTokens, me, newUser, refreshWithBody, sessionRow, sha256, tokensOf, unspentTokenCount } from './session-helpers.js'
+import { auditTypes, sessionRow, sha256, unspentTokenCount } from './session-helpers.js'
+import { loginForTokens, me, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 const CHAIN_LENGTH = 100
 const REPLAYED = 37
@@ -9,7 +10,7 @@ t.test('a chain of rotations, then the replay of an early token', async (t) => {
   const database = await openTestDatabase(t)
   // No grace at all: any replay of a spent token is reuse.
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 0 }, { database })
-  const user = await newUser(app)
+  const user = await registerUser(app)
   const first = await loginForTokens(app, user)
   const other = await loginForTokens(app, user)
 
@@ -17,7 +18,8 @@ t.test('a chain of rotations, then the replay of an early token', async (t) => {
   const refreshTokens = [first.refreshToken]
   const accessTokens = [first.accessToken]
 
-  t.test(`${CHAIN_LENGTH} refreshes in a row each answer 200 with a new token and a working access token`, async (t) => {
+  const chain = `${CHAIN_LENGTH} refreshes in a row each answer 200 with a new token and a working access token`
+  t.test(chain, async (t) => {
     let failures = 0
     for (let i = 1; i <= CHAIN_LENGTH; i++) {
       const response = await refreshWithBody(app, refreshTokens[i - 1]!)
@@ -41,15 +43,19 @@ t.test('a chain of rotations, then the replay of an early token', async (t) => {
     t.equal(new Set(refreshTokens).size, refreshTokens.length, 'every refresh token is new')
     t.equal(new Set(accessTokens).size, accessTokens.length, 'every access token is new')
     for (const token of refreshTokens) {
-      if (!/^[A-Za-z0-9_-]{43,}$/.test(token)) t.fail(`a refresh token is not >= 256 bits of base64url: length ${token.length}`)
+      if (!/^[A-Za-z0-9_-]{43,}$/.test(token)) {
+        t.fail(`a refresh token is not >= 256 bits of base64url: length ${token.length}`)
+      }
     }
     t.equal(await unspentTokenCount(database, first.sessionId), 1, 'the session holds exactly one unspent token')
   })
 
   t.test('refresh tokens are stored only as SHA-256 hashes, never in any column', async (t) => {
-    const tokenRows = await database.db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', first.sessionId).execute()
+    const tokenRows = await database.db.selectFrom('refresh_tokens').selectAll()
+      .where('session_id', '=', first.sessionId).execute()
     t.equal(tokenRows.length, CHAIN_LENGTH + 1, 'one row per token of the family')
-    t.same(new Set(tokenRows.map((row) => row.token_hash)), new Set(refreshTokens.map(sha256)), 'token_hash is sha256(token), base64url')
+    t.same(new Set(tokenRows.map((row) => row.token_hash)), new Set(refreshTokens.map(sha256)),
+      'token_hash is sha256(token), base64url')
     const stored = JSON.stringify([
       tokenRows,
       await database.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute(),
@@ -79,7 +85,8 @@ t.test('a chain of rotations, then the replay of an early token', async (t) => {
     const session = await sessionRow(database, first.sessionId)
     t.not(session.revoked_at, null, 'the session is revoked')
     t.equal(session.revoked_reason, 'reuse_detected')
-    t.ok((await auditTypes(database, { sessionId: first.sessionId })).includes('refresh_reuse_detected'), 'an audit event refresh_reuse_detected is recorded')
+    t.ok((await auditTypes(database, { sessionId: first.sessionId })).includes('refresh_reuse_detected'),
+      'an audit event refresh_reuse_detected is recorded')
 
     const again = await refreshWithBody(app, refreshTokens[REPLAYED]!)
     t.equal(again.statusCode, 401, 'the replayed token stays refused')

@@ -1,14 +1,16 @@
 import t from 'tap'
 import { assertProblem, buildTestApp } from '../helper.js'
 import { createTestClock } from '../support/test-clock.js'
-import { loginForTokens, me, newUser, refreshWithBody, tokensOf } from './session-helpers.js'
+import { loginForTokens, me, refreshWithBody, registerUser, tokensOf } from '../support/auth-steps.js'
 
 // The clock given to buildApp reaches every rule, the ones judged in SQL included.
 t.test('the app\'s clock decides grace, idle and absolute expiry, and access-token lifetime', async (t) => {
   const clock = createTestClock()
-  const settings = { REFRESH_REUSE_GRACE_SECONDS: 10, SESSION_IDLE_TTL: 3600, REFRESH_TOKEN_TTL: 7200, ACCESS_TOKEN_TTL: 600 }
+  const settings = {
+    REFRESH_REUSE_GRACE_SECONDS: 10, SESSION_IDLE_TTL: 3600, REFRESH_TOKEN_TTL: 7200, ACCESS_TOKEN_TTL: 600
+  }
   const app = await buildTestApp(t, settings, { clock })
-  const user = await newUser(app)
+  const user = await registerUser(app)
 
   t.test('a replay 9 s after the rotation is grace; 11 s after, it is reuse', async (t) => {
     const first = await loginForTokens(app, user)

@@ -6,9 +6,8 @@ import type { Test } from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { signAccessToken } from '../../src/domain/tokens/access-token.js'
 import { assertProblem, buildTestApp, postJson } from '../helper.js'
-import {
-  ALGORITHMS, bearer, FIRST_PARTY_CLIENT_ID, getMe, registerAndLogin, tamperPayload, unsignedToken, type Algorithm, type LoggedIn
-} from './token-fixtures.js'
+import { ALGORITHMS, FIRST_PARTY_CLIENT_ID, tamperPayload, unsignedToken, type Algorithm } from './token-fixtures.js'
+import { bearerValue, type LoggedIn, meWith, registerAndLogin } from '../support/auth-steps.js'
 
 /*
  * GET /auth/me (and so every access-token route) must refuse anything that is not a genuine,
@@ -45,7 +44,7 @@ async function forgeriesFor (app: FastifyInstance, alg: Algorithm, victim: Logge
   const subject = { sub: victim.user.id, clientId: FIRST_PARTY_CLIENT_ID, sid: victim.sessionId }
   const hourAgo = { now: () => new Date(Date.now() - 3_600_000) }
   const signing = app.keys.signingKey()
-  const withToken = (make: () => Promise<string>) => async () => bearer(await make())
+  const withToken = (make: () => Promise<string>) => async () => bearerValue(await make())
 
   return [
     { name: 'no Authorization header', authorization: async () => undefined },
@@ -91,26 +90,26 @@ for (const alg of ALGORITHMS) {
     const victim = await registerAndLogin(app)
 
     t.test('positive control: the genuine token answers 200 with the user', async (t) => {
-      const response = await getMe(app, bearer(victim.accessToken))
+      const response = await meWith(app, bearerValue(victim.accessToken))
       t.equal(response.statusCode, 200, response.body)
       const { user } = response.json()
       t.same(Object.keys(user).sort(), ['createdAt', 'email', 'id'])
       t.equal(user.id, victim.user.id)
       t.equal(user.email, victim.user.email)
-      t.equal((await getMe(app, `bearer ${victim.accessToken}`)).statusCode, 200, 'the auth scheme is case-insensitive (RFC 9110 §11.1)')
+      t.equal((await meWith(app, `bearer ${victim.accessToken}`)).statusCode, 200, 'the auth scheme is case-insensitive (RFC 9110 §11.1)')
     })
 
     t.test('positive control: a token signed through the same test path with the real deps answers 200', async (t) => {
       const { token } = await signAccessToken(app.services.wiring.accessTokens, { sub: victim.user.id, clientId: FIRST_PARTY_CLIENT_ID, sid: victim.sessionId })
-      t.equal((await getMe(app, bearer(token))).statusCode, 200)
+      t.equal((await meWith(app, bearerValue(token))).statusCode, 200)
       const resigned = await signWith({ alg, kid: app.keys.signingKey().kid, typ: 'at+jwt' }, decodeJwt(victim.accessToken), app.keys.signingKey().key)
-      t.equal((await getMe(app, bearer(resigned))).statusCode, 200, 'jose SignJWT with the current key and typ at+jwt is accepted')
+      t.equal((await meWith(app, bearerValue(resigned))).statusCode, 200, 'jose SignJWT with the current key and typ at+jwt is accepted')
     })
 
     for (const forgery of await forgeriesFor(app, alg, victim)) {
       t.test(`refuses ${forgery.name}`, async (t) => {
         const authorization = await forgery.authorization()
-        const response = await getMe(app, authorization, forgery.url)
+        const response = await meWith(app, authorization, forgery.url)
         assertInvalidToken(t, response, authorization?.replace(/^Bearer /, ''))
       })
     }
@@ -118,18 +117,18 @@ for (const alg of ALGORITHMS) {
     t.test('refuses a token whose session was ended by logout-all, and only that user\'s', async (t) => {
       const bystander = await registerAndLogin(app)
       const target = await registerAndLogin(app)
-      t.equal((await getMe(app, bearer(target.accessToken))).statusCode, 200, 'live before')
-      const logoutAll = await postJson(app, '/auth/logout-all', {}, { authorization: bearer(target.accessToken) })
+      t.equal((await meWith(app, bearerValue(target.accessToken))).statusCode, 200, 'live before')
+      const logoutAll = await postJson(app, '/auth/logout-all', {}, { authorization: bearerValue(target.accessToken) })
       t.equal(logoutAll.statusCode, 204, logoutAll.body)
-      assertInvalidToken(t, await getMe(app, bearer(target.accessToken)), target.accessToken)
-      t.equal((await getMe(app, bearer(bystander.accessToken))).statusCode, 200, 'another user\'s session is untouched')
+      assertInvalidToken(t, await meWith(app, bearerValue(target.accessToken)), target.accessToken)
+      t.equal((await meWith(app, bearerValue(bystander.accessToken))).statusCode, 200, 'another user\'s session is untouched')
     })
 
     t.test('refuses a token whose session was ended by logout', async (t) => {
       const target = await registerAndLogin(app)
-      const logout = await postJson(app, '/auth/logout', {}, { authorization: bearer(target.accessToken) })
+      const logout = await postJson(app, '/auth/logout', {}, { authorization: bearerValue(target.accessToken) })
       t.equal(logout.statusCode, 204, logout.body)
-      assertInvalidToken(t, await getMe(app, bearer(target.accessToken)), target.accessToken)
+      assertInvalidToken(t, await meWith(app, bearerValue(target.accessToken)), target.accessToken)
     })
   })
 }
@@ -150,10 +149,10 @@ t.test('/auth access-token routes refuse a real client_credentials token with 40
   const token: string = issued.json().access_token
   t.match(decodeJwt(token), { sub: client.clientId, client_id: client.clientId }, 'sub = client id')
   t.notOk('sid' in decodeJwt(token), 'no session')
-  const authorization = bearer(token)
+  const authorization = bearerValue(token)
   // A service client is not a user: no profile, no sessions, no password.
   const calls: Array<[string, () => Promise<LightMyRequestResponse>]> = [
-    ['GET /auth/me', async () => await getMe(app, authorization)],
+    ['GET /auth/me', async () => await meWith(app, authorization)],
     ['GET /auth/sessions', async () => await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization } })],
     ['POST /auth/logout-all', async () => await postJson(app, '/auth/logout-all', {}, { authorization })],
     ['POST /auth/password', async () => await postJson(app, '/auth/password', { currentPassword: 'not the password 1', newPassword: 'a brand new passphrase 42' }, { authorization })]

@@ -8,9 +8,8 @@ import jwt from 'jsonwebtoken'
 import jwksClient from 'jwks-rsa'
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose'
 import { buildTestApp } from '../helper.js'
-import {
-  ALGORITHMS, bearer, FIRST_PARTY_CLIENT_ID, registerAndLogin, tamperPayload, TEST_AUDIENCE, TEST_ISSUER, type Algorithm
-} from './token-fixtures.js'
+import { ALGORITHMS, FIRST_PARTY_CLIENT_ID, tamperPayload, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from './token-fixtures.js'
+import { bearerValue, registerAndLogin } from '../support/auth-steps.js'
 
 /*
  * access tokens MUST verify with stock libraries given only the JWKS URL. The
@@ -111,10 +110,10 @@ for (const alg of ALGORITHMS) {
       t.test(`a Fastify consumer with @fastify/jwt + get-jwks ${keyFrom} accepts it and refuses a tampered one`, { skip: unsupported ?? false }, async (t) => {
         const consumer = await buildConsumer(baseUrl, alg, keyFrom)
         t.teardown(async () => { await consumer.close() })
-        const ok = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearer(accessToken) } })
+        const ok = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearerValue(accessToken) } })
         t.equal(ok.statusCode, 200, ok.body)
         t.same(ok.json(), { sub: user.id, sid: sessionId })
-        const forged = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearer(tampered) } })
+        const forged = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearerValue(tampered) } })
         t.equal(forged.statusCode, 401, 'tampered token refused')
         const missing = await consumer.inject({ method: 'GET', url: '/protected' })
         t.equal(missing.statusCode, 401, 'no token refused')
