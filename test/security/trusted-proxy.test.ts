@@ -1,7 +1,11 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig as loadConfigFrom } from '../../src/config.js'
 import { buildTestApp, openTestDatabase, uniqueEmail } from '../helper.js'
+
+// Parsing alone: a fixed development secret, so that no test writes one into ./data.
+const loadConfig = (env: Record<string, string | undefined>) =>
+  loadConfigFrom(env, { developmentSecret: () => 'fixed-development-secret-for-parsing-tests' })
 
 /**
  * X-Forwarded-For is believed only from a connection whose own address is a configured proxy.
