@@ -1,20 +1,12 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../db/connect.js'
+import type { AuthMetrics } from '../services/metrics.js'
 
-export type LoginResult = 'ok' | 'failed'
-export type RefreshResult = 'ok' | 'reused' | 'invalid' | 'expired' | 'grace'
-export type TokenGrant = 'password' | 'refresh_token' | 'client_credentials'
-
-/** What routes and domain code may record; prom-client itself stays inside this plugin. */
-export interface Metrics {
-  loginSucceeded: () => void
-  loginFailed: () => void
-  refreshed: (result: RefreshResult) => void
-  reuseDetected: () => void
+/** What the use cases and the rate limiter may record; prom-client itself stays inside this plugin. */
+export interface Metrics extends AuthMetrics {
   /** `route` is the route pattern (e.g. `/auth/login`), never a raw URL. */
   rateLimited: (route: string) => void
-  tokenIssued: (grant: TokenGrant) => void
 }
 
 declare module 'fastify' {
@@ -70,7 +62,12 @@ export default fp(async function metricsPlugin (fastify) {
       operationId: 'metrics',
       security: [],
       summary: 'Prometheus metrics: requests, auth events, rate limiting, DB pool, process',
-      response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } }
+      response: {
+        200: {
+          description: 'Prometheus text exposition format',
+          content: { 'text/plain': { schema: { type: 'string' } } }
+        }
+      }
     }
   }, async (_request, reply) => {
     const body = await register.metrics()
@@ -80,11 +77,29 @@ export default fp(async function metricsPlugin (fastify) {
 
 function createDomainMetrics (register: Registry): Metrics {
   const registers = [register]
-  const logins = new Counter({ name: 'auth_logins_total', help: 'Password logins, by result', labelNames: ['result'] as const, registers })
-  const refreshes = new Counter({ name: 'auth_refreshes_total', help: 'Refresh-token presentations, by outcome', labelNames: ['result'] as const, registers })
-  const reuseDetections = new Counter({ name: 'auth_refresh_reuse_detections_total', help: 'Spent refresh tokens presented again (their session family revoked)', registers })
-  const rateLimitHits = new Counter({ name: 'rate_limit_hits_total', help: 'Requests refused by a rate limit, by route pattern', labelNames: ['route'] as const, registers })
-  const tokensIssued = new Counter({ name: 'tokens_issued_total', help: 'Access tokens issued, by grant', labelNames: ['grant'] as const, registers })
+  const logins = new Counter({
+    name: 'auth_logins_total', help: 'Password logins, by result', labelNames: ['result'] as const, registers
+  })
+  const refreshes = new Counter({
+    name: 'auth_refreshes_total',
+    help: 'Refresh-token presentations, by outcome',
+    labelNames: ['result'] as const,
+    registers
+  })
+  const reuseDetections = new Counter({
+    name: 'auth_refresh_reuse_detections_total',
+    help: 'Spent refresh tokens presented again (their session family revoked)',
+    registers
+  })
+  const rateLimitHits = new Counter({
+    name: 'rate_limit_hits_total',
+    help: 'Requests refused by a rate limit, by route pattern',
+    labelNames: ['route'] as const,
+    registers
+  })
+  const tokensIssued = new Counter({
+    name: 'tokens_issued_total', help: 'Access tokens issued, by grant', labelNames: ['grant'] as const, registers
+  })
   return {
     loginSucceeded: () => { logins.inc({ result: 'ok' }) },
     loginFailed: () => { logins.inc({ result: 'failed' }) },

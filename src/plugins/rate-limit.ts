@@ -51,7 +51,9 @@ export default fp(async function rateLimitPlugin (fastify) {
 
   let store: ReturnType<typeof createFallbackStore> | undefined
   if (config.REDIS_URL !== undefined) {
-    const redis = new Redis(config.REDIS_URL, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    const redis = new Redis(config.REDIS_URL, {
+      connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false
+    })
     // One line when the outage starts and one when it ends, however many requests it spans.
     let outageLogged = false
     const reportOutage = (error: Error | undefined): void => {

@@ -38,8 +38,10 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async function wellKnownRoute
       tags: ['keys'],
       operationId: 'jwks',
       security: [],
-      summary: 'Public signing keys (JWKS): the current key, the next key, and retired keys whose tokens may still be live',
-      description: 'Served from memory (it keeps answering while the database is down). Cacheable; supports If-None-Match.',
+      summary: 'Public signing keys (JWKS): the current key, the next key, and retired keys whose tokens may ' +
+        'still be live',
+      description: 'Served from memory (it keeps answering while the database is down). Cacheable; supports ' +
+        'If-None-Match.',
       response: {
         200: Type.Object({ keys: Type.Array(Jwk) }),
         304: Type.Unsafe<undefined>({ description: 'Not modified (ETag matched)' })

@@ -43,7 +43,8 @@ export async function changePassword (
   await deps.db.transaction().execute(async (trx) => {
     await updatePasswordHash(trx, user.id, passwordHash, now)
     const revoked = await revokeSessionsOfUser(trx, user.id, now, 'password_changed', input.currentSessionId)
-    const event = { type: 'password_changed', userId: user.id, sessionId: input.currentSessionId ?? null, ...context } as const
+    const sessionId = input.currentSessionId ?? null
+    const event = { type: 'password_changed', userId: user.id, sessionId, ...context } as const
     await insertAuditEvent(trx, { ...event, detail: { sessionsRevoked: revoked.length } }, now)
   })
 }

@@ -38,7 +38,8 @@ function expandIPv6 (ip: string): string[] {
   const left = head === '' ? [] : head.split(':')
   const right = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
   const missing = 8 - left.length - right.length
-  return [...left, ...Array<string>(Math.max(0, missing)).fill('0'), ...right].map((part) => part.toLowerCase().replace(/^0+(?=.)/, ''))
+  const groups = [...left, ...Array<string>(Math.max(0, missing)).fill('0'), ...right]
+  return groups.map((part) => part.toLowerCase().replace(/^0+(?=.)/, ''))
 }
 
 // How long an attempt waits for slots held by attempts still being checked, and how often it asks.
@@ -69,7 +70,9 @@ export async function admitLoginAttempt (deps: LoginThrottleDeps, key: ThrottleK
 }
 
 /** Record how an admitted attempt ended: failures count, a success clears the count of its source. */
-export async function settleLoginAttempt (deps: LoginThrottleDeps, key: ThrottleKey, result: AttemptResult): Promise<void> {
+export async function settleLoginAttempt (
+  deps: LoginThrottleDeps, key: ThrottleKey, result: AttemptResult
+): Promise<void> {
   await settleAttempt(deps.db, key, result, deps.clock.now(), deps.throttle)
 }
 

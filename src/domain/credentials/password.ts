@@ -45,7 +45,8 @@ export function createPasswordHasher (options: { maxConcurrent: number, maxQueue
     ...options,
     onOverload: () => serviceUnavailable('Too many password checks in progress; try again shortly')
   })
-  const hash = async (password: string): Promise<string> => await limiter.run(async () => await argon2.hash(password, ARGON2_PARAMETERS))
+  const hash = async (password: string): Promise<string> =>
+    await limiter.run(async () => await argon2.hash(password, ARGON2_PARAMETERS))
   // Verified against when the account does not exist, so that an unknown email costs the same
   // argon2 work as a wrong password (no user enumeration by timing). Made at start, so that not
   // even the first unknown email pays for it.
