@@ -13,5 +13,6 @@ t.test('with no DATABASE_URL, data persists in DATA_DIR across restarts', async 
 
   const second = await buildApp({ config: { ...config, DATABASE_URL: undefined }, logger: false })
   t.teardown(async () => { await second.close() })
-  t.equal((await postJson(second, '/auth/register', { email, password: STRONG_PASSWORD })).statusCode, 409, 'the user survived the restart')
+  const again = await postJson(second, '/auth/register', { email, password: STRONG_PASSWORD })
+  t.equal(again.statusCode, 409, 'the user survived the restart')
 })

@@ -21,10 +21,15 @@ const CHROMIUM_ARGS = [
 const STEP_TIMEOUT_MS = 5_000
 const ARTIFACTS_DIR = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const SCREENSHOT = `${ARTIFACTS_DIR}swagger-ui.png`
-const LISTED_PATHS = ['/auth/register', '/auth/login', '/auth/refresh', '/auth/me', '/.well-known/jwks.json', '/oauth/token', '/health/ready']
+const LISTED_PATHS = [
+  '/auth/register', '/auth/login', '/auth/refresh', '/auth/me', '/.well-known/jwks.json', '/oauth/token',
+  '/health/ready'
+]
 // Swagger UI's top-bar logo is an SVG carrying a <style> element, which the static CSP
 // (style-src 'self' https:) refuses. Only the logo's colours are affected, so it is tolerated.
-const COSMETIC_CSP_REPORT = /^console: Applying inline style violates the following Content Security Policy directive 'style-src /
+const COSMETIC_CSP_REPORT = new RegExp(
+  '^console: Applying inline style violates the following ' + "Content Security Policy directive 'style-src "
+)
 
 /** A port nothing listens on right now, for an app whose issuer must name its own address. */
 
@@ -32,7 +37,8 @@ const NAME = 'Swagger UI at /docs lists the API and "Try it out" registers and l
 const chromiumMissing = !existsSync(CHROMIUM)
 
 if (chromiumMissing && process.env.CI === 'true') {
-  t.fail(`${CHROMIUM} is missing: CI must install Chromium (apt-get install -y chromium) for the Swagger UI browser test`)
+  t.fail(`${CHROMIUM} is missing: CI must install Chromium (apt-get install -y chromium) ` +
+    'for the Swagger UI browser test')
 } else if (chromiumMissing) {
   t.skip(`${NAME} (skipped: ${CHROMIUM} not found; install it with "apt-get install -y chromium")`, async () => {})
 } else {
@@ -71,7 +77,9 @@ if (chromiumMissing && process.env.CI === 'true') {
     const pageProblems: string[] = []
     page.on('pageerror', (error) => { pageProblems.push(`page error: ${error.message}`) })
     page.on('console', (message) => { if (message.type() === 'error') pageProblems.push(`console: ${message.text()}`) })
-    page.on('requestfailed', (request) => { pageProblems.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`) })
+    page.on('requestfailed', (request) => {
+      pageProblems.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`)
+    })
 
     try {
       const response = await page.goto(`${baseUrl}/docs`, { waitUntil: 'domcontentloaded' })
@@ -120,7 +128,9 @@ if (chromiumMissing && process.env.CI === 'true') {
 }
 
 /** Expand one operation, press "Try it out", fill the JSON body, "Execute", and read what the UI shows. */
-async function tryItOut (page: Page, method: string, path: string, body: unknown): Promise<{ status: string, body: string }> {
+async function tryItOut (
+  page: Page, method: string, path: string, body: unknown
+): Promise<{ status: string, body: string }> {
   const operation: Locator = page.locator(`.opblock.opblock-${method}`)
     .filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) })
     .first()

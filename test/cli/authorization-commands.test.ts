@@ -15,7 +15,8 @@ t.test('users:roles and resources:create', async (t) => {
   const secret = 'a-test-secret-of-at-least-32-characters!!'
   const env = { ...target.env, KEY_ENCRYPTION_SECRET: secret }
   const withApp = async <T>(use: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> => {
-    const app = await buildApp({ config: testConfig({ ...target.config, MIGRATE_ON_START: true, KEY_ENCRYPTION_SECRET: secret }), logger: false })
+    const config = testConfig({ ...target.config, MIGRATE_ON_START: true, KEY_ENCRYPTION_SECRET: secret })
+    const app = await buildApp({ config, logger: false })
     try {
       await app.ready()
       return await use(app)
@@ -26,10 +27,15 @@ t.test('users:roles and resources:create', async (t) => {
   const user = await withApp(async (app) => await registerUser(app))
 
   t.test('users:roles adds, removes and prints the roles sorted', async (t) => {
-    const args = ['--email', user.email, '--add', 'support', '--add', 'admin', '--remove', 'none-such', '--add', 'billing:read']
+    const args = [
+      '--email', user.email, '--add', 'support', '--add', 'admin', '--remove', 'none-such', '--add', 'billing:read'
+    ]
     const result = await command('users-roles.ts', args, env)
     t.equal(result.code, 0, result.stderr)
-    t.same(lines(result.stdout).map((line) => JSON.parse(line)), [{ email: user.email, roles: ['admin', 'billing:read', 'support'] }])
+    t.same(
+      lines(result.stdout).map((line) => JSON.parse(line)),
+      [{ email: user.email, roles: ['admin', 'billing:read', 'support'] }]
+    )
   })
 
   t.test('users:roles refuses an unknown email and an invalid role with one line, changing nothing', async (t) => {
@@ -44,14 +50,22 @@ t.test('users:roles and resources:create', async (t) => {
       t.match(result.stderr.trim(), message)
     }
     const roles = await withApp(async (app) =>
-      (await app.db.selectFrom('user_roles').select('role').where('user_id', '=', user.id).orderBy('role').execute()).map((r) => r.role))
+      (await app.db.selectFrom('user_roles').select('role').where('user_id', '=', user.id).orderBy('role').execute())
+        .map((r) => r.role))
     t.same(roles, ['admin', 'billing:read', 'support'], '"ok" was not added by the refused change')
   })
 
   t.test('resources:create registers (an update on the same URI), and refuses a relative URI', async (t) => {
-    const created = await command('resources-create.ts', ['--uri', 'https://billing.example.com', '--scopes', 'invoices:read invoices:write', '--ttl', '300'], env)
+    const created = await command(
+      'resources-create.ts',
+      ['--uri', 'https://billing.example.com', '--scopes', 'invoices:read invoices:write', '--ttl', '300'],
+      env
+    )
     t.equal(created.code, 0, created.stderr)
-    t.same(JSON.parse(created.stdout), { resource: 'https://billing.example.com', scopes: ['invoices:read', 'invoices:write'], ttl: 300 })
+    t.same(
+      JSON.parse(created.stdout),
+      { resource: 'https://billing.example.com', scopes: ['invoices:read', 'invoices:write'], ttl: 300 }
+    )
     const refused = await command('resources-create.ts', ['--uri', '/relative', '--ttl', '60'], env)
     t.equal(refused.code, 1, 'exit code 1')
     t.equal(refused.stdout, '')

@@ -37,7 +37,8 @@ t.test('operator commands on one database', async (t) => {
   t.test('migrate on an empty database applies the initial migration', async (t) => {
     const first = await command('migrate.ts', [], env)
     t.equal(first.code, 0, `exit 0 (${first.stderr})`)
-    t.same(lines(first.stdout), Object.keys(migrations).map((name) => `success: ${name}`), 'one success line per migration')
+    const expected = Object.keys(migrations).map((name) => `success: ${name}`)
+    t.same(lines(first.stdout), expected, 'one success line per migration')
   })
 
   t.test('migrate again: the database is up to date', async (t) => {
@@ -71,7 +72,8 @@ t.test('operator commands on one database', async (t) => {
     t.not(row.secret_hash, clientSecret, 'only a hash of the secret is stored')
     t.notOk(row.secret_hash.includes(clientSecret), 'the secret does not appear in the row')
 
-    const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
+    const credentials = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`
+    const basic = `Basic ${Buffer.from(credentials).toString('base64')}`
     const response = await app.inject({
       method: 'POST',
       url: '/oauth/token',
@@ -80,14 +82,23 @@ t.test('operator commands on one database', async (t) => {
     })
     t.equal(response.statusCode, 200, response.body)
     t.equal(response.json().scope, 'a b', 'the registered scope')
-    const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet)
-    const { payload } = await jwtVerify(response.json().access_token as string, jwks, { issuer: 'http://issuer.test', audience: 'http://api.test', typ: 'at+jwt' })
+    const jwksResponse = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+    const jwks = createLocalJWKSet(jwksResponse.json() as JSONWebKeySet)
+    const { payload } = await jwtVerify(response.json().access_token as string, jwks, {
+      issuer: 'http://issuer.test',
+      audience: 'http://api.test',
+      typ: 'at+jwt'
+    })
     t.equal(payload.sub, clientId)
 
     const wrong = await app.inject({
       method: 'POST',
       url: '/oauth/token',
-      payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: `${clientSecret}x` }).toString(),
+      payload: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: `${clientSecret}x`
+      }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' }
     })
     t.equal(wrong.statusCode, 401, 'a wrong secret is refused')
@@ -104,10 +115,13 @@ t.test('operator commands on one database', async (t) => {
     t.equal(result.stdout, '', 'nothing on stdout')
     t.equal(lines(result.stderr).length, 1, `one line on stderr: ${result.stderr}`)
     const next = before.find((row) => row.state === 'next')!.kid
-    t.match(result.stderr, new RegExp(`^keys:rotate: the next signing key ${next} has been published for \\d+ s.*try again after \\S+Z`))
+    t.match(result.stderr, new RegExp(
+      `^keys:rotate: the next signing key ${next} has been published for \\d+ s.*try again after \\S+Z`
+    ))
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
     app = await appOnTarget(t)
-    t.same(await app.db.selectFrom('signing_keys').select(['kid', 'state']).orderBy('kid').execute(), before, 'nothing changed')
+    const after = await app.db.selectFrom('signing_keys').select(['kid', 'state']).orderBy('kid').execute()
+    t.same(after, before, 'nothing changed')
     // Time passes: the next key has now been in the JWKS for an hour.
     await setKeyPublication(app.db, anHourAgo())
     await app.close()
@@ -153,7 +167,8 @@ t.test('operator commands on one database', async (t) => {
     t.equal(rotated.retired, firstRotation.current)
     t.equal(rotated.current, firstRotation.next, 'the already-published next key is promoted')
     const app = await appOnTarget(t)
-    const kids = ((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map((key) => key.kid)
+    const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()
+    const kids = (jwks.keys as Array<{ kid: string }>).map((key) => key.kid)
     t.same(kids.sort(), [firstRotation.retired, rotated.retired, rotated.current, rotated.next].sort())
     t.equal(await kidOfClientToken(app, client), rotated.current)
     await app.close()
@@ -163,7 +178,8 @@ t.test('operator commands on one database', async (t) => {
 t.test('a configuration error ends a command with exit code 1 and one line, no stack trace', async (t) => {
   const target = await freshTarget(t)
   const env = { ...target.env, NODE_ENV: 'production', DATABASE_URL: '', ISSUER: '', KEY_ENCRYPTION_SECRET: '' }
-  for (const [script, args] of [['clients-create.ts', ['--name', 'x']], ['keys-rotate.ts', []], ['migrate.ts', []]] as const) {
+  const commands = [['clients-create.ts', ['--name', 'x']], ['keys-rotate.ts', []], ['migrate.ts', []]] as const
+  for (const [script, args] of commands) {
     t.test(script, async (t) => {
       const result = await command(script, [...args], env)
       t.equal(result.code, 1, 'exit code 1')
@@ -176,7 +192,10 @@ t.test('a configuration error ends a command with exit code 1 and one line, no s
 })
 
 /** The kid of a client_credentials token the app issues now. */
-async function kidOfClientToken (app: FastifyInstance, client: { clientId: string, clientSecret: string } | undefined): Promise<string | undefined> {
+async function kidOfClientToken (
+  app: FastifyInstance,
+  client: { clientId: string, clientSecret: string } | undefined
+): Promise<string | undefined> {
   if (client === undefined) throw new Error('no client: clients:create did not run')
   const response = await app.inject({
     method: 'POST',

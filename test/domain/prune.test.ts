@@ -15,7 +15,12 @@ const SECOND = 1000
 const HOUR = 3600 * SECOND
 const DAY = 24 * HOUR
 const GRACE_SECONDS = 60
-const POLICY: PrunePolicy = { graceSeconds: GRACE_SECONDS, idleSeconds: 86_400, keepEndedSessionsSeconds: 7 * 86_400, throttleWindowSeconds: 900 }
+const POLICY: PrunePolicy = {
+  graceSeconds: GRACE_SECONDS,
+  idleSeconds: 86_400,
+  keepEndedSessionsSeconds: 7 * 86_400,
+  throttleWindowSeconds: 900
+}
 
 /** Rotate once over HTTP: the successor refresh token. */
 async function refresh (app: FastifyInstance, refreshToken: string): Promise<string> {
@@ -29,14 +34,18 @@ async function sessionExists (database: DatabaseHandle, id: string): Promise<boo
 }
 
 async function tokensOf (database: DatabaseHandle, sessionId: string) {
-  return await database.db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', sessionId).orderBy('created_at').execute()
+  return await database.db.selectFrom('refresh_tokens').selectAll()
+    .where('session_id', '=', sessionId).orderBy('created_at').execute()
 }
 
 t.test('pruneExpired', async (t) => {
   const database = await openTestDatabase(t)
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: GRACE_SECONDS }, { database })
   const user = await registerUser(app)
-  const setSession = async (id: string, values: { revoked_at?: Date, expires_at?: Date, last_used_at?: Date }): Promise<void> => {
+  const setSession = async (
+    id: string,
+    values: { revoked_at?: Date, expires_at?: Date, last_used_at?: Date }
+  ): Promise<void> => {
     await database.db.updateTable('sessions').set(values).where('id', '=', id).execute()
   }
 
@@ -57,7 +66,10 @@ t.test('pruneExpired', async (t) => {
 
     // Past its absolute expiry 8 days ago / 1 day ago.
     const expiredLongAgo = await loginForTokens(app, user)
-    await setSession(expiredLongAgo.sessionId, { expires_at: ago(now, 8 * DAY), last_used_at: ago(now, 8 * DAY + HOUR) })
+    await setSession(expiredLongAgo.sessionId, {
+      expires_at: ago(now, 8 * DAY),
+      last_used_at: ago(now, 8 * DAY + HOUR)
+    })
     const expiredRecently = await loginForTokens(app, user)
     await setSession(expiredRecently.sessionId, { expires_at: ago(now, DAY), last_used_at: ago(now, DAY + HOUR) })
 
@@ -76,11 +88,20 @@ t.test('pruneExpired', async (t) => {
     const deleted = await pruneExpired(database.db, now, POLICY)
     t.equal(deleted, 3, 'three sessions deleted')
 
-    for (const [name, session] of [['revoked 8 days ago', revokedLongAgo], ['expired 8 days ago', expiredLongAgo], ['idle for 8 days', idleLongAgo]] as const) {
+    const pruned = [
+      ['revoked 8 days ago', revokedLongAgo], ['expired 8 days ago', expiredLongAgo], ['idle for 8 days', idleLongAgo]
+    ] as const
+    for (const [name, session] of pruned) {
       t.notOk(await sessionExists(database, session.sessionId), `${name}: deleted`)
       t.same(await tokensOf(database, session.sessionId), [], `${name}: its refresh tokens deleted`)
     }
-    for (const [name, session] of [['revoked an hour ago', revokedRecently], ['expired a day ago', expiredRecently], ['idle for a day', idleRecently], ['live', live]] as const) {
+    const kept = [
+      ['revoked an hour ago', revokedRecently],
+      ['expired a day ago', expiredRecently],
+      ['idle for a day', idleRecently],
+      ['live', live]
+    ] as const
+    for (const [name, session] of kept) {
       t.ok(await sessionExists(database, session.sessionId), `${name}: kept`)
       t.not((await tokensOf(database, session.sessionId)).length, 0, `${name}: its tokens kept`)
     }
@@ -91,7 +112,8 @@ t.test('pruneExpired', async (t) => {
     t.equal(gone.statusCode, 401)
 
     t.equal(await pruneExpired(database.db, now, POLICY), 0, 'a second run finds nothing more')
-    t.equal((await postJson(app, '/auth/refresh', { refreshToken: third })).statusCode, 200, 'the live session still refreshes')
+    const stillLive = await postJson(app, '/auth/refresh', { refreshToken: third })
+    t.equal(stillLive.statusCode, 200, 'the live session still refreshes')
   })
 
   t.test('reuse detection survives pruning: a spent token of a live session is still recognised', async (t) => {
@@ -100,18 +122,23 @@ t.test('pruneExpired', async (t) => {
     const third = await refresh(app, second)
     // The first token was spent an hour ago: outside the grace window.
     const [first] = await tokensOf(database, session.sessionId)
-    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), HOUR) }).where('id', '=', first!.id).execute()
+    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), HOUR) })
+      .where('id', '=', first!.id).execute()
 
     await pruneExpired(database.db, new Date(), POLICY)
     t.equal((await tokensOf(database, session.sessionId)).length, 3, 'no token of the live session pruned')
 
-    assertProblem(t, await postJson(app, '/auth/refresh', { refreshToken: session.refreshToken }), 401, 'refresh_token_reused')
-    const row = await database.db.selectFrom('sessions').select(['revoked_at', 'revoked_reason']).where('id', '=', session.sessionId).executeTakeFirstOrThrow()
+    const reused = await postJson(app, '/auth/refresh', { refreshToken: session.refreshToken })
+    assertProblem(t, reused, 401, 'refresh_token_reused')
+    const row = await database.db.selectFrom('sessions').select(['revoked_at', 'revoked_reason'])
+      .where('id', '=', session.sessionId).executeTakeFirstOrThrow()
     t.not(row.revoked_at, null, 'the family is revoked')
-    t.equal((await postJson(app, '/auth/refresh', { refreshToken: third })).statusCode, 401, 'the newest token stops working')
+    const newest = await postJson(app, '/auth/refresh', { refreshToken: third })
+    t.equal(newest.statusCode, 401, 'the newest token stops working')
   })
 
-  t.test('clears successor ciphertexts whose grace window is over, and keeps recent ones (grace still works)', async (t) => {
+  t.test('clears successor ciphertexts whose grace window is over, and keeps recent ones ' +
+    '(grace still works)', async (t) => {
     // Each session's last spent token is the only one that still holds a ciphertext: older ones
     // are cleared by rotation itself. One session's was spent long ago, the other's just now.
     const old = await loginForTokens(app, user)
@@ -122,7 +149,8 @@ t.test('pruneExpired', async (t) => {
     const [spentNow] = await tokensOf(database, session.sessionId)
     t.not(oldSpent!.successor_ciphertext, null)
     t.not(spentNow!.successor_ciphertext, null)
-    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), 2 * GRACE_SECONDS * SECOND) }).where('id', '=', oldSpent!.id).execute()
+    await database.db.updateTable('refresh_tokens').set({ spent_at: ago(new Date(), 2 * GRACE_SECONDS * SECOND) })
+      .where('id', '=', oldSpent!.id).execute()
 
     await pruneExpired(database.db, new Date(), POLICY)
     const [oldSpentAfter, oldCurrentAfter] = await tokensOf(database, old.sessionId)
@@ -146,11 +174,19 @@ t.test('pruneExpired', async (t) => {
     const fresh = `fresh-${randomUUID()}@example.com`
     await database.db.insertInto('login_throttles').values([
       { email: stale, source: '192.0.2.1', failures: 3, window_started_at: ago(now, DAY), blocked_until: null },
-      { email: blocked, source: '192.0.2.1', failures: 9, window_started_at: ago(now, DAY), blocked_until: new Date(now.getTime() + HOUR) },
+      {
+        email: blocked,
+        source: '192.0.2.1',
+        failures: 9,
+        window_started_at: ago(now, DAY),
+        blocked_until: new Date(now.getTime() + HOUR)
+      },
       { email: fresh, source: '192.0.2.1', failures: 2, window_started_at: ago(now, 60 * SECOND), blocked_until: null }
     ]).execute()
     await pruneExpired(database.db, now, POLICY)
-    const left = (await database.db.selectFrom('login_throttles').select('email').where('email', 'in', [stale, blocked, fresh]).execute()).map((row) => row.email).sort()
+    const rows = await database.db.selectFrom('login_throttles').select('email')
+      .where('email', 'in', [stale, blocked, fresh]).execute()
+    const left = rows.map((row) => row.email).sort()
     t.same(left, [blocked, fresh].sort())
   })
 
@@ -182,11 +218,13 @@ t.test('pruneExpired', async (t) => {
     t.equal(deleted, count, 'every one of them')
     const left = await database.db.selectFrom('sessions').select('id').where('id', 'in', ids.slice(0, 50)).execute()
     t.same(left, [])
-    const tokens = await database.db.selectFrom('refresh_tokens').select('id').where('session_id', 'in', ids.slice(-50)).execute()
+    const tokens = await database.db.selectFrom('refresh_tokens').select('id')
+      .where('session_id', 'in', ids.slice(-50)).execute()
     t.same(tokens, [], 'their tokens went with them')
   })
 
-  t.test('skips rows another transaction holds instead of waiting for them', { skip: usingPostgres ? false : 'PGlite has a single connection' }, async (t) => {
+  const needsTwoConnections = { skip: usingPostgres ? false : 'PGlite has a single connection' }
+  t.test('skips rows another transaction holds instead of waiting for them', needsTwoConnections, async (t) => {
     const session = await loginForTokens(app, user)
     t.equal((await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })).statusCode, 204)
     await setSession(session.sessionId, { revoked_at: ago(new Date(), 8 * DAY) })

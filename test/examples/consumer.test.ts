@@ -45,14 +45,18 @@ for (const alg of ALGORITHMS) {
     await refused(undefined, 'invalid_token', 'no token')
     await refused('Basic dXNlcjpwYXNz', 'invalid_token', 'not a Bearer token')
     await refused(bearerValue('not.a.jwt'), 'invalid_token', 'garbage')
-    await refused(bearerValue(tamperPayload(session.accessToken, { sub: 'someone-else' })), 'invalid_token', 'tampered payload')
+    const tampered = tamperPayload(session.accessToken, { sub: 'someone-else' })
+    await refused(bearerValue(tampered), 'invalid_token', 'tampered payload')
 
     const deps = service.app.services.wiring.accessTokens
     const subject = { sub: 'x', clientId: 'y' }
-    await refused(bearerValue((await signAccessToken({ ...deps, audience: 'http://other.test' }, subject)).token), 'invalid_token', 'another audience')
-    await refused(bearerValue((await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token), 'invalid_token', 'another issuer')
+    const otherAudience = (await signAccessToken({ ...deps, audience: 'http://other.test' }, subject)).token
+    await refused(bearerValue(otherAudience), 'invalid_token', 'another audience')
+    const otherIssuer = (await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token
+    await refused(bearerValue(otherIssuer), 'invalid_token', 'another issuer')
     const anHourAgo = new Date(Date.now() - 3_600_000)
-    await refused(bearerValue((await signAccessToken({ ...deps, clock: { now: () => anHourAgo } }, subject)).token), 'invalid_token', 'expired')
+    const expired = (await signAccessToken({ ...deps, clock: { now: () => anHourAgo } }, subject)).token
+    await refused(bearerValue(expired), 'invalid_token', 'expired')
 
     const { privateKey } = await generateKeyPair('ES256')
     const unknownKey = await new SignJWT({ client_id: 'y' })

@@ -60,12 +60,17 @@ t.test('a rotation right after the next key was published refuses and changes no
   const before = await ring()
   const error = await rotateKeyRing(deps(at(1))).then(() => undefined, (error: unknown) => error as Error)
   t.ok(error instanceof Error, 'the rotation is refused')
-  t.match(error?.message, new RegExp(`${before.next}.*${MIN_PUBLISHED_SECONDS} s`), 'one line naming the key and the cache lifetime')
+  t.match(
+    error?.message,
+    new RegExp(`${before.next}.*${MIN_PUBLISHED_SECONDS} s`),
+    'one line naming the key and the cache lifetime'
+  )
   t.notMatch(error?.message, /\n/, 'one line')
   t.same(await ring(), before, 'current and next are unchanged, no key added')
 })
 
-t.test('the next key is promoted once it has been published for the JWKS max-age plus one reload interval', async (t) => {
+t.test('the next key is promoted once it has been published for the JWKS max-age ' +
+  'plus one reload interval', async (t) => {
   await freshRing(at(0))
   const before = await ring()
   await t.rejects(rotateKeyRing(deps(at(MIN_PUBLISHED_SECONDS - 1))), 'one second short: refused')
@@ -115,7 +120,8 @@ t.test('an app started with a new JWT_ALG signs with the old key and publishes t
   const header = decodeProtectedHeader(session.accessToken)
   t.equal(header.kid, before.current, 'signed with the key verifiers have cached')
   t.equal(header.alg, 'ES256')
-  const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: Array<{ alg: string }> }
+  const jwksResponse = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  const jwks = jwksResponse.json() as { keys: Array<{ alg: string }> }
   t.ok(jwks.keys.some((key) => key.alg === 'EdDSA'), 'the EdDSA key is already published')
 })
 
@@ -127,7 +133,11 @@ t.test('automatic rotation of an overdue key waits for a next key that is too yo
   const before = await ring()
   t.equal(await rotateKeyRingIfDue(deps(at(0)), 30), false, 'due, but not rotated')
   t.same(await ring(), before, 'the overdue key keeps signing for now')
-  t.equal(await rotateKeyRingIfDue(deps(at(MIN_PUBLISHED_SECONDS)), 30), true, 'rotated once the next key is old enough')
+  t.equal(
+    await rotateKeyRingIfDue(deps(at(MIN_PUBLISHED_SECONDS)), 30),
+    true,
+    'rotated once the next key is old enough'
+  )
   t.equal((await ring()).current, before.next)
 })
 

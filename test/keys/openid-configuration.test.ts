@@ -36,8 +36,9 @@ t.test('GET /.well-known/openid-configuration', async (t) => {
     const metadata = (await getMetadata(app)).json()
     t.ok(metadata.grant_types_supported.includes('refresh_token'))
     t.ok(metadata.grant_types_supported.includes('client_credentials'))
-    t.ok(Array.isArray(metadata.token_endpoint_auth_methods_supported) && metadata.token_endpoint_auth_methods_supported.length > 0, 'token_endpoint_auth_methods_supported')
-    t.ok(metadata.token_endpoint_auth_methods_supported.includes('client_secret_basic'), 'HTTP Basic, the RFC 6749 default')
+    const authMethods = metadata.token_endpoint_auth_methods_supported
+    t.ok(Array.isArray(authMethods) && authMethods.length > 0, 'token_endpoint_auth_methods_supported')
+    t.ok(authMethods.includes('client_secret_basic'), 'HTTP Basic, the RFC 6749 default')
     for (const method of metadata.token_endpoint_auth_methods_supported) {
       t.not(method, 'none', 'the token endpoint never accepts unauthenticated service clients')
     }
@@ -68,7 +69,10 @@ t.test('GET /.well-known/openid-configuration', async (t) => {
         payload: '',
         headers: { 'content-type': 'application/x-www-form-urlencoded' }
       })
-      t.ok([400, 401].includes(response.statusCode), `${name}: an empty request is refused by the endpoint itself (${response.statusCode})`)
+      t.ok(
+        [400, 401].includes(response.statusCode),
+        `${name}: an empty request is refused by the endpoint itself (${response.statusCode})`
+      )
       t.match(response.json(), { error: String }, `${name}: an RFC 6749 error body`)
     }
   })
@@ -82,7 +86,11 @@ t.test('GET /.well-known/openid-configuration', async (t) => {
   }
 
   t.test('an ISSUER with a trailing slash or a path gives well-formed endpoints under it', async (t) => {
-    for (const [configured, issuer] of [['https://auth.example.com/', 'https://auth.example.com'], ['https://example.com/tenants/acme', 'https://example.com/tenants/acme']] as const) {
+    const issuers = [
+      ['https://auth.example.com/', 'https://auth.example.com'],
+      ['https://example.com/tenants/acme', 'https://example.com/tenants/acme']
+    ] as const
+    for (const [configured, issuer] of issuers) {
       const app = await buildTestApp(t, { ISSUER: configured }, { database })
       const metadata = (await getMetadata(app)).json()
       t.equal(metadata.issuer, issuer, `${configured} is published as ${issuer}`)

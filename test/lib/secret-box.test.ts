@@ -28,14 +28,24 @@ t.test('seals authenticated ciphertexts bound to their purpose', async (t) => {
   for (const index of [0, 12, Math.floor(bytes.length / 2), bytes.length - 1]) {
     const flipped = Buffer.from(bytes)
     flipped[index] = flipped[index]! ^ 0x01
-    t.throws(() => box.open(`v2.${flipped.toString('base64url')}`, 'kid-1'), `a flipped bit at byte ${index} is detected`)
+    t.throws(
+      () => box.open(`v2.${flipped.toString('base64url')}`, 'kid-1'),
+      `a flipped bit at byte ${index} is detected`
+    )
   }
-  t.throws(() => box.open(`v2.${bytes.subarray(0, bytes.length - 1).toString('base64url')}`, 'kid-1'), 'a truncated ciphertext is refused')
+  const cutShort = `v2.${bytes.subarray(0, bytes.length - 1).toString('base64url')}`
+  t.throws(() => box.open(cutShort, 'kid-1'), 'a truncated ciphertext is refused')
   t.throws(() => box.open(`v3.${sealed.slice(3)}`, 'kid-1'), 'an unknown version is refused')
   t.throws(() => box.open('v2', 'kid-1'), 'a malformed ciphertext is refused')
   t.throws(() => box.open(`${sealed}.extra`, 'kid-1'), 'trailing parts are refused')
-  t.throws(() => createSecretBox(secret, 'refresh-token-successor').open(sealed, 'kid-1'), 'another purpose cannot open it')
-  t.throws(() => createSecretBox(`${secret}-other`, 'signing-keys').open(sealed, 'kid-1'), 'another secret cannot open it')
+  t.throws(
+    () => createSecretBox(secret, 'refresh-token-successor').open(sealed, 'kid-1'),
+    'another purpose cannot open it'
+  )
+  t.throws(
+    () => createSecretBox(`${secret}-other`, 'signing-keys').open(sealed, 'kid-1'),
+    'another secret cannot open it'
+  )
 })
 
 t.test('a ciphertext is bound to its row: another context cannot open it', async (t) => {
@@ -57,10 +67,15 @@ t.test('a truncated authentication tag is refused before it reaches GCM', async 
   t.equal(bytes.length, 28, 'IV + 16-byte tag')
   for (const tagBytes of [15, 12, 8, 4]) {
     const truncated = `v2.${bytes.subarray(0, 12 + tagBytes).toString('base64url')}`
-    t.throws(() => box.open(truncated, 'kid-1'), { message: 'truncated ciphertext' }, `a ${tagBytes}-byte tag is refused`)
+    t.throws(
+      () => box.open(truncated, 'kid-1'),
+      { message: 'truncated ciphertext' },
+      `a ${tagBytes}-byte tag is refused`
+    )
   }
   const legacy = payloadOf(legacySeal(''))
-  t.throws(() => box.open(`v1.${legacy.subarray(0, 16).toString('base64url')}`, 'kid-1'), { message: 'truncated ciphertext' },
+  const legacyTruncated = `v1.${legacy.subarray(0, 16).toString('base64url')}`
+  t.throws(() => box.open(legacyTruncated, 'kid-1'), { message: 'truncated ciphertext' },
     'in the legacy format too')
 })
 
@@ -70,5 +85,8 @@ t.test('ciphertexts written before the binding still open, under any context', a
   t.throws(() => createSecretBox(secret, 'refresh-token-successor').open(legacySeal('x'), 'refresh-token:1'),
     'its purpose is still checked')
   const bound = box.seal('secret', 'signing-key:new')
-  t.throws(() => box.open(`v1.${bound.slice(3)}`, 'signing-key:new'), 'a bound ciphertext relabelled v1 does not open under the legacy rule')
+  t.throws(
+    () => box.open(`v1.${bound.slice(3)}`, 'signing-key:new'),
+    'a bound ciphertext relabelled v1 does not open under the legacy rule'
+  )
 })

@@ -55,7 +55,8 @@ t.test('reconnecting to B with Last-Event-ID misses nothing revoked through A me
   t.equal(again.events.length, missed.length, 'and nothing twice')
 })
 
-t.test('a record committed late with a smaller sequence is not skipped', { skip: !usingPostgres && 'needs two connections' }, async (t) => {
+const needsTwoConnections = { skip: !usingPostgres && 'needs two connections' }
+t.test('a record committed late with a smaller sequence is not skipped', needsTwoConnections, async (t) => {
   const early = await loginForTokens(a, await registerUser(a))
   const late = await loginForTokens(a, await registerUser(a))
   const before = (await a.inject('/revocations')).json().cursor as string
@@ -71,16 +72,23 @@ t.test('a record committed late with a smaller sequence is not skipped', { skip:
   })
   await inserted
   await revokeSessions(databaseB.db, [late.sessionId], new Date(), 'logout')
-  const seqs = await databaseB.db.selectFrom('session_revocations').select(['session_id', sql<string>`seq::text`.as('seq')])
+  const seqs = await databaseB.db.selectFrom('session_revocations')
+    .select(['session_id', sql<string>`seq::text`.as('seq')])
     .where('session_id', 'in', [early.sessionId, late.sessionId]).execute()
   t.equal(seqs.length, 1, 'only the committed record is visible yet')
   const midway = (await b.inject(`/revocations?since=${before}`)).json()
-  t.notOk(midway.revoked.some((r: { sid: string }) => r.sid === late.sessionId), 'the later record waits for the older transaction')
+  t.notOk(
+    midway.revoked.some((r: { sid: string }) => r.sid === late.sessionId),
+    'the later record waits for the older transaction'
+  )
   release()
   await slow
   const after = (await b.inject(`/revocations?since=${midway.cursor as string}`)).json()
   const seen = [...midway.revoked, ...after.revoked].map((r: { sid: string }) => r.sid)
-  t.ok(seen.includes(early.sessionId) && seen.includes(late.sessionId), 'the cursor handed out midway still leads to both')
+  t.ok(
+    seen.includes(early.sessionId) && seen.includes(late.sessionId),
+    'the cursor handed out midway still leads to both'
+  )
 })
 
 t.test('records older than the window are pruned with the sessions', async (t) => {
@@ -89,8 +97,13 @@ t.test('records older than the window are pruned with the sessions', async (t) =
   await databaseA.db.updateTable('session_revocations').set({ revoked_at: new Date(Date.now() - 2000 * 1000) })
     .where('session_id', '=', old).execute()
   await pruneExpired(databaseA.db, new Date(), {
-    graceSeconds: 10, idleSeconds: 86_400, keepEndedSessionsSeconds: 7 * 86_400, throttleWindowSeconds: 900, keepRevocationRecordsSeconds: 960
+    graceSeconds: 10,
+    idleSeconds: 86_400,
+    keepEndedSessionsSeconds: 7 * 86_400,
+    throttleWindowSeconds: 900,
+    keepRevocationRecordsSeconds: 960
   })
-  const left = await databaseA.db.selectFrom('session_revocations').select('session_id').where('session_id', 'in', [old, recent]).execute()
+  const left = await databaseA.db.selectFrom('session_revocations').select('session_id')
+    .where('session_id', 'in', [old, recent]).execute()
   t.same(left.map((row) => row.session_id), [recent])
 })

@@ -3,7 +3,8 @@ import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, buildTestApp, openTestDatabase } from '../helper.js'
 import { sha256 } from './session-helpers.js'
 import {
-  login, me, REFRESH_COOKIE, refreshCookieOf, refreshWithBody, refreshWithCookie, registerUser, type SetCookie, setCookies
+  login, me, REFRESH_COOKIE, refreshCookieOf, refreshWithBody, refreshWithCookie, registerUser,
+  type SetCookie, setCookies
 } from '../support/auth-steps.js'
 
 const FOURTEEN_DAYS = 1_209_600
@@ -42,12 +43,17 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
     t.equal(response.headers['cache-control'], 'no-store', 'Cache-Control: no-store')
     const body = response.json()
     t.notOk('refreshToken' in body, 'no refreshToken in the body')
-    t.match(body, { accessToken: String, tokenType: 'Bearer', expiresIn: 900, refreshExpiresIn: FOURTEEN_DAYS, sessionId: String })
+    t.match(body, {
+      accessToken: String, tokenType: 'Bearer', expiresIn: 900, refreshExpiresIn: FOURTEEN_DAYS, sessionId: String
+    })
     const cookie = assertRefreshCookie(t, response)
     t.equal(maxAgeOf(cookie), FOURTEEN_DAYS, 'Max-Age = the refresh lifetime')
-    t.match(cookie.raw, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]+; Max-Age=${FOURTEEN_DAYS}; Path=/auth; HttpOnly; Secure; SameSite=Strict$`), 'exactly the documented attributes')
+    const attributes = `Max-Age=${FOURTEEN_DAYS}; Path=/auth; HttpOnly; Secure; SameSite=Strict`
+    const cookiePattern = new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]+; ${attributes}$`)
+    t.match(cookie.raw, cookiePattern, 'exactly the documented attributes')
     t.equal(setCookies(response).length, 1, 'no other cookie')
-    const row = await database.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', body.sessionId).executeTakeFirstOrThrow()
+    const row = await database.db.selectFrom('refresh_tokens').select('token_hash')
+      .where('session_id', '=', body.sessionId).executeTakeFirstOrThrow()
     t.equal(row.token_hash, sha256(cookie.value), 'the cookie is the session\'s refresh token, stored hashed')
     t.notMatch(response.body, cookie.value, 'the token appears nowhere in the body')
   })
@@ -70,7 +76,9 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
 
   t.test('a cookie-mode refresh is also accepted with an empty JSON object', async (t) => {
     const cookie = assertRefreshCookie(t, await login(app, user))
-    const response = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: cookie.value }, payload: {} })
+    const response = await app.inject({
+      method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: cookie.value }, payload: {}
+    })
     t.equal(response.statusCode, 200, response.body)
     assertRefreshCookie(t, response)
   })
@@ -104,12 +112,14 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
   t.test('CSRF: a cookie refresh from a foreign Origin is 403 csrf_rejected and changes nothing', async (t) => {
     const cookie = assertRefreshCookie(t, await login(app, user))
     const hash = sha256(cookie.value)
-    const before = await database.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirstOrThrow()
+    const before = await database.db.selectFrom('refresh_tokens').selectAll()
+      .where('token_hash', '=', hash).executeTakeFirstOrThrow()
 
     const forged = await refreshWithCookie(app, cookie.value, { origin: 'https://evil.example' })
     assertProblem(t, forged, 403, 'csrf_rejected')
     t.equal(refreshCookieOf(forged), undefined, 'no cookie is set or cleared')
-    const after = await database.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirstOrThrow()
+    const after = await database.db.selectFrom('refresh_tokens').selectAll()
+      .where('token_hash', '=', hash).executeTakeFirstOrThrow()
     t.same(after, before, 'the token is untouched')
 
     const legit = await refreshWithCookie(app, cookie.value, { origin: 'http://issuer.test' })
@@ -119,15 +129,25 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
 
   t.test('CSRF: "null" and look-alike origins are foreign too', async (t) => {
     const cookie = assertRefreshCookie(t, await login(app, user))
-    for (const origin of ['null', 'http://issuer.test.evil.example', 'https://issuer.test', 'http://issuer.test:8080']) {
+    const foreign = ['null', 'http://issuer.test.evil.example', 'https://issuer.test', 'http://issuer.test:8080']
+    for (const origin of foreign) {
       assertProblem(t, await refreshWithCookie(app, cookie.value, { origin }), 403, 'csrf_rejected')
     }
-    t.equal((await refreshWithCookie(app, cookie.value)).statusCode, 200, 'without an Origin header (same-origin navigation, non-browser) it works')
+    t.equal(
+      (await refreshWithCookie(app, cookie.value)).statusCode,
+      200,
+      'without an Origin header (same-origin navigation, non-browser) it works'
+    )
   })
 
   t.test('CSRF: a cookie logout from a foreign Origin is refused and the session lives on', async (t) => {
     const cookie = assertRefreshCookie(t, await login(app, user))
-    const forged = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: cookie.value }, headers: { origin: 'https://evil.example' } })
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      cookies: { [REFRESH_COOKIE]: cookie.value },
+      headers: { origin: 'https://evil.example' }
+    })
     assertProblem(t, forged, 403, 'csrf_rejected')
     t.equal((await refreshWithCookie(app, cookie.value)).statusCode, 200)
   })
@@ -135,11 +155,19 @@ t.test('refresh tokens in an httpOnly cookie (delivery "cookie", the default)', 
   t.test('logout with the cookie answers 204, clears the cookie, and the old cookie no longer refreshes', async (t) => {
     const started = await login(app, user)
     const cookie = assertRefreshCookie(t, started)
-    const response = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: cookie.value }, headers: { origin: 'http://issuer.test' } })
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      cookies: { [REFRESH_COOKIE]: cookie.value },
+      headers: { origin: 'http://issuer.test' }
+    })
     t.equal(response.statusCode, 204)
     t.equal(response.body, '')
     const cleared = refreshCookieOf(response)
-    t.ok(cleared !== undefined && isClearing(cleared), `the refresh_token cookie is cleared (${cleared?.raw ?? 'none'})`)
+    t.ok(
+      cleared !== undefined && isClearing(cleared),
+      `the refresh_token cookie is cleared (${cleared?.raw ?? 'none'})`
+    )
     t.equal(cleared?.value, '', 'with an empty value')
     t.equal(cleared?.attributes.get('path'), '/auth', 'on the same Path, or the browser would keep the old one')
     assertProblem(t, await refreshWithCookie(app, cookie.value), 401, 'invalid_refresh_token')

@@ -16,7 +16,12 @@ t.test('how a session ends, and what the client sees', async (t) => {
   const app = await buildTestApp(t, {}, { database })
 
   /** The session is over for the client: its refresh token and its access token are refused. */
-  async function assertEnded (t: Test, session: BodyTokens, refreshCode = 'invalid_refresh_token', on: FastifyInstance = app): Promise<void> {
+  async function assertEnded (
+    t: Test,
+    session: BodyTokens,
+    refreshCode = 'invalid_refresh_token',
+    on: FastifyInstance = app
+  ): Promise<void> {
     assertProblem(t, await refreshWithBody(on, session.refreshToken), 401, refreshCode)
     assertProblem(t, await me(on, session.accessToken), 401, 'invalid_token')
   }
@@ -65,7 +70,8 @@ t.test('how a session ends, and what the client sees', async (t) => {
     t.equal(response.statusCode, 204)
     await assertEnded(t, session)
     t.equal((await sessionRow(database, session.sessionId)).revoked_reason, 'logout')
-    t.equal((await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })).statusCode, 204, 'logging out twice is still 204')
+    const again = await postJson(app, '/auth/logout', { refreshToken: session.refreshToken })
+    t.equal(again.statusCode, 204, 'logging out twice is still 204')
   })
 
   t.test('POST /auth/logout with only an access token: 204 and that session is revoked', async (t) => {
@@ -80,14 +86,17 @@ t.test('how a session ends, and what the client sees', async (t) => {
 
   t.test('POST /auth/logout with neither token: 401 invalid_token', async (t) => {
     assertProblem(t, await app.inject({ method: 'POST', url: '/auth/logout' }), 401, 'invalid_token')
-    assertProblem(t, await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer('not.a.jwt') }), 401, 'invalid_token')
+    const garbage = await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer('not.a.jwt') })
+    assertProblem(t, garbage, 401, 'invalid_token')
   })
 
   t.test('POST /auth/logout-all: 204 and every session of the user ends, others\' do not', async (t) => {
     const user = await registerUser(app)
     const sessions = [await loginForTokens(app, user), await loginForTokens(app, user), await loginForTokens(app, user)]
     const stranger = await loginForTokens(app, await registerUser(app))
-    const response = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[1]!.accessToken) })
+    const response = await app.inject({
+      method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[1]!.accessToken)
+    })
     t.equal(response.statusCode, 204)
     for (const session of sessions) await assertEnded(t, session)
     await assertAlive(t, stranger)
@@ -106,15 +115,28 @@ t.test('how a session ends, and what the client sees', async (t) => {
     const { sessions } = response.json()
     t.equal(sessions.length, 2, 'the two live sessions, not the logged-out one')
     for (const session of sessions) {
-      t.same(Object.keys(session).sort(), ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'exactly the documented fields')
+      t.same(
+        Object.keys(session).sort(),
+        ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'],
+        'exactly the documented fields'
+      )
       t.match(session.id, UUID)
-      for (const field of ['createdAt', 'lastUsedAt', 'expiresAt']) t.ok(!Number.isNaN(Date.parse(session[field])), `${field} is a date-time`)
+      for (const field of ['createdAt', 'lastUsedAt', 'expiresAt']) {
+        t.ok(!Number.isNaN(Date.parse(session[field])), `${field} is a date-time`)
+      }
       t.ok(Date.parse(session.expiresAt) > Date.now(), 'expiresAt is in the future')
       t.type(session.ip, 'string')
     }
-    t.same(sessions.filter((session: { current: boolean }) => session.current).map((session: { id: string }) => session.id), [phone.sessionId], 'exactly one current: the caller\'s')
+    const currentIds = sessions
+      .filter((session: { current: boolean }) => session.current)
+      .map((session: { id: string }) => session.id)
+    t.same(currentIds, [phone.sessionId], 'exactly one current: the caller\'s')
     t.same(new Set(sessions.map((session: { id: string }) => session.id)), new Set([laptop.sessionId, phone.sessionId]))
-    t.same(sessions.map((session: { userAgent: string }) => session.userAgent), ['Phone/2.0', 'Laptop/1.0'], 'newest first, with their user agents')
+    t.same(
+      sessions.map((session: { userAgent: string }) => session.userAgent),
+      ['Phone/2.0', 'Laptop/1.0'],
+      'newest first, with their user agents'
+    )
     assertProblem(t, await app.inject({ method: 'GET', url: '/auth/sessions' }), 401, 'invalid_token')
   })
 
@@ -123,7 +145,8 @@ t.test('how a session ends, and what the client sees', async (t) => {
     const current = await loginForTokens(app, user)
     const lost = await loginForTokens(app, user)
     const stranger = await loginForTokens(app, await registerUser(app))
-    const remove = async (id: string) => await app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(current.accessToken) })
+    const remove = async (id: string) =>
+      await app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(current.accessToken) })
 
     t.equal((await remove(lost.sessionId)).statusCode, 204, 'own other session: 204')
     await assertEnded(t, lost)
@@ -141,7 +164,8 @@ t.test('how a session ends, and what the client sees', async (t) => {
     const other = await loginForTokens(app, user)
     const change = async (currentPassword: string, newPassword: string) =>
       await postJson(app, '/auth/password', { currentPassword, newPassword }, bearer(caller.accessToken))
-    const hashNow = async () => (await database.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()).password_hash
+    const hashNow = async () => (await database.db.selectFrom('users').select('password_hash')
+      .where('id', '=', user.id).executeTakeFirstOrThrow()).password_hash
     const hashBefore = await hashNow()
 
     t.test('a wrong current password is 401 invalid_credentials and changes nothing', async (t) => {
@@ -182,7 +206,8 @@ t.test('how a session ends, and what the client sees', async (t) => {
     const victim = await registerUser(timed)
     const bystander = await registerUser(timed)
     for (let i = 1; i <= 10; i++) {
-      assertProblem(t, await login(timed, { email: victim.email, password: `wrong password ${i}` }, 'body'), 401, 'invalid_credentials')
+      const failed = await login(timed, { email: victim.email, password: `wrong password ${i}` }, 'body')
+      assertProblem(t, failed, 401, 'invalid_credentials')
     }
     // The tenth failure starts a (1 s) back-off; the next attempt follows at once. The clock then
     // moves past it: nothing in the database is edited.
@@ -208,22 +233,36 @@ t.test('how a session ends, and what the client sees', async (t) => {
 
   t.test('audit_events records every way in and out', async (t) => {
     const user = await registerUser(app)
-    assertProblem(t, await login(app, { email: user.email, password: 'wrong password' }, 'body'), 401, 'invalid_credentials')
+    const failed = await login(app, { email: user.email, password: 'wrong password' }, 'body')
+    assertProblem(t, failed, 401, 'invalid_credentials')
     const a = await loginForTokens(app, user)
     const b = await loginForTokens(app, user)
-    t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${b.sessionId}`, headers: bearer(a.accessToken) })).statusCode, 204)
-    t.equal((await postJson(app, '/auth/password', { currentPassword: user.password, newPassword: NEW_PASSWORD }, bearer(a.accessToken))).statusCode, 204)
+    const revoked = await app.inject({
+      method: 'DELETE', url: `/auth/sessions/${b.sessionId}`, headers: bearer(a.accessToken)
+    })
+    t.equal(revoked.statusCode, 204)
+    const changed = await postJson(
+      app,
+      '/auth/password',
+      { currentPassword: user.password, newPassword: NEW_PASSWORD },
+      bearer(a.accessToken)
+    )
+    t.equal(changed.statusCode, 204)
     t.equal((await postJson(app, '/auth/logout', { refreshToken: a.refreshToken })).statusCode, 204)
     const c = await loginForTokens(app, { email: user.email, password: NEW_PASSWORD })
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(c.accessToken) })).statusCode, 204)
+    const loggedOutAll = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(c.accessToken) })
+    t.equal(loggedOutAll.statusCode, 204)
 
     const types = new Set(await auditTypes(database, { userId: user.id }))
-    for (const type of ['login_succeeded', 'login_failed', 'logout', 'logout_all', 'password_changed', 'session_revoked']) {
+    const expected = ['login_succeeded', 'login_failed', 'logout', 'logout_all', 'password_changed', 'session_revoked']
+    for (const type of expected) {
       t.ok(types.has(type), `an audit event ${type}`)
     }
     const rows = await database.db.selectFrom('audit_events').selectAll().where('user_id', '=', user.id).execute()
     const text = JSON.stringify(rows)
-    for (const secret of [user.password, NEW_PASSWORD, a.refreshToken, a.accessToken]) t.notOk(text.includes(secret), 'no secret in the audit trail')
+    for (const secret of [user.password, NEW_PASSWORD, a.refreshToken, a.accessToken]) {
+      t.notOk(text.includes(secret), 'no secret in the audit trail')
+    }
   })
 })
 
@@ -237,7 +276,8 @@ t.test('MAX_SESSIONS_PER_USER', async (t) => {
     for (let i = 0; i < count; i++) sessions.push(await loginForTokens(app, user))
     return sessions
   }
-  const refreshStatus = async (app: FastifyInstance, session: BodyTokens): Promise<number> => (await refreshWithBody(app, session.refreshToken)).statusCode
+  const refreshStatus = async (app: FastifyInstance, session: BodyTokens): Promise<number> =>
+    (await refreshWithBody(app, session.refreshToken)).statusCode
 
   t.test('1: a second login revokes the first session', async (t) => {
     const [first, second] = await loginAll(single, await registerUser(single), 2)

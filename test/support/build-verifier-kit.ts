@@ -22,7 +22,9 @@ async function upToDate (): Promise<boolean> {
   const built = await mtime(join(KIT, 'dist/index.js'))
   if (built === 0) return false
   const sources = await readdir(join(KIT, 'src'))
-  const newest = Math.max(await mtime(join(KIT, 'package.json')), ...await Promise.all(sources.map(async (file) => await mtime(join(KIT, 'src', file)))))
+  const packageTime = await mtime(join(KIT, 'package.json'))
+  const sourceTimes = await Promise.all(sources.map(async (file) => await mtime(join(KIT, 'src', file))))
+  const newest = Math.max(packageTime, ...sourceTimes)
   return newest < built
 }
 

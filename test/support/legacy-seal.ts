@@ -5,7 +5,8 @@ import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
  * (`v1.`: AES-256-GCM, associated data = the purpose only), to prove such rows still open.
  */
 export function legacySeal (secret: string, purpose: string, plaintext: string): string {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('token-service'), Buffer.from(purpose), 32))
+  const ikm = Buffer.from(secret, 'utf8')
+  const key = Buffer.from(hkdfSync('sha256', ikm, Buffer.from('token-service'), Buffer.from(purpose), 32))
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(purpose))
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])

@@ -25,7 +25,10 @@ export interface RunningService {
   restart: () => Promise<void>
 }
 
-export async function startService (t: Teardown, overrides: Record<string, string | number | boolean> = {}): Promise<RunningService> {
+export async function startService (
+  t: Teardown,
+  overrides: Record<string, string | number | boolean> = {}
+): Promise<RunningService> {
   const port = await freePort()
   const issuer = `http://127.0.0.1:${port}`
   const database = await openTestDatabase(t)
@@ -41,7 +44,11 @@ export async function startService (t: Teardown, overrides: Record<string, strin
     restart: async () => { await boot() }
   }
   async function boot (): Promise<void> {
-    const app = await buildTestApp(t, { ISSUER: issuer, AUDIENCE: KIT_AUDIENCE, REVOCATIONS_HEARTBEAT_SECONDS: 1, ...overrides }, { database })
+    const app = await buildTestApp(
+      t,
+      { ISSUER: issuer, AUDIENCE: KIT_AUDIENCE, REVOCATIONS_HEARTBEAT_SECONDS: 1, ...overrides },
+      { database }
+    )
     app.server.on('request', (request: { url?: string }) => {
       const path = (request.url ?? '').split('?')[0]!
       requests.set(path, (requests.get(path) ?? 0) + 1)
@@ -53,17 +60,37 @@ export async function startService (t: Teardown, overrides: Record<string, strin
   return service
 }
 
-export async function kit (t: Teardown, service: RunningService, options: Partial<VerifierOptions> = {}): Promise<Verifier> {
+export async function kit (
+  t: Teardown,
+  service: RunningService,
+  options: Partial<VerifierOptions> = {}
+): Promise<Verifier> {
   const verifier = createVerifier({ issuer: service.issuer, audience: KIT_AUDIENCE, ...options })
   t.teardown(async () => { await verifier.close() })
   await verifier.ready()
   return verifier
 }
 
-export interface Session { email: string, password: string, userId: string, accessToken: string, refreshToken: string, sessionId: string }
+export interface Session {
+  email: string
+  password: string
+  userId: string
+  accessToken: string
+  refreshToken: string
+  sessionId: string
+}
 
-async function post (base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+async function post (
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {}
+): Promise<Response> {
+  return await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body)
+  })
 }
 
 /** Register and log in over HTTP (delivery "body"), as a client of the service would. */

@@ -19,7 +19,8 @@ t.test('a valid access token verifies, offline: no request per verification', as
   const verifier = await kit(t, service)
   const session = await newSession(issuer)
   // Independently, stock jose agrees the token is good.
-  await jwtVerify(session.accessToken, createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`)), { issuer, audience: KIT_AUDIENCE, typ: 'at+jwt' })
+  const remoteJwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`))
+  await jwtVerify(session.accessToken, remoteJwks, { issuer, audience: KIT_AUDIENCE, typ: 'at+jwt' })
   const before = service.requestCount()
   for (let i = 0; i < 200; i++) {
     const claims = await verifier.verify(session.accessToken)
@@ -40,22 +41,35 @@ t.test('forged, tampered, expired, foreign and mistyped tokens are invalid_token
   const deps = app.services.wiring.accessTokens
   const subject = { sub: 'someone', sid: session.sessionId, clientId: 'first-party' }
   const attacker = await generateKeyPair('ES256')
-  const claims = { iss: issuer, aud: KIT_AUDIENCE, sub: 'someone', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) }
+  const now = Math.floor(Date.now() / 1000)
+  const claims = { iss: issuer, aud: KIT_AUDIENCE, sub: 'someone', exp: now + 300, iat: now }
   const kid = decodeProtectedHeader(session.accessToken).kid!
   const [header, payload, signature] = session.accessToken.split('.') as [string, string, string]
+  const signing = app.keys.signingKey()
+  const anHourBefore = (): Date => new Date(Date.now() - 3_600_000)
   const cases: Array<[string, string]> = [
     ['garbage', 'not a token'],
     ['three dots of nothing', 'a.b.c'],
     ['a flipped signature', `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`],
     ['a tampered payload', tamperPayload(session.accessToken, { sub: 'admin' })],
     ['alg none', unsignedToken({ alg: 'none', typ: 'at+jwt', kid }, claims)],
-    ['signed by another key under the published kid', await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).sign(attacker.privateKey)],
-    ['expired an hour ago', (await signAccessToken({ ...deps, clock: { now: () => new Date(Date.now() - 3_600_000) } }, subject)).token],
+    [
+      'signed by another key under the published kid',
+      await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).sign(attacker.privateKey)
+    ],
+    ['expired an hour ago', (await signAccessToken({ ...deps, clock: { now: anHourBefore } }, subject)).token],
     ['from another issuer', (await signAccessToken({ ...deps, issuer: 'http://evil.test' }, subject)).token],
     ['for another audience', (await signAccessToken({ ...deps, audience: 'http://other-api.test' }, subject)).token],
-    ['typ JWT instead of at+jwt', await new SignJWT(claims).setProtectedHeader({ alg: app.keys.signingKey().alg, typ: 'JWT', kid: app.keys.signingKey().kid }).sign(app.keys.signingKey().key)],
-    ['no exp', await new SignJWT({ ...claims, exp: undefined }).setProtectedHeader({ alg: app.keys.signingKey().alg, typ: 'at+jwt', kid: app.keys.signingKey().kid }).sign(app.keys.signingKey().key)],
-    ['no kid', await new SignJWT(claims).setProtectedHeader({ alg: app.keys.signingKey().alg, typ: 'at+jwt' }).sign(app.keys.signingKey().key)]
+    [
+      'typ JWT instead of at+jwt',
+      await new SignJWT(claims).setProtectedHeader({ alg: signing.alg, typ: 'JWT', kid: signing.kid }).sign(signing.key)
+    ],
+    [
+      'no exp',
+      await new SignJWT({ ...claims, exp: undefined })
+        .setProtectedHeader({ alg: signing.alg, typ: 'at+jwt', kid: signing.kid }).sign(signing.key)
+    ],
+    ['no kid', await new SignJWT(claims).setProtectedHeader({ alg: signing.alg, typ: 'at+jwt' }).sign(signing.key)]
   ]
   for (const [name, token] of cases) t.equal(await outcome(verifier, token), 'invalid_token', name)
   t.equal(await outcome(verifier, session.accessToken), 'ok', 'while the real token verifies')
@@ -71,7 +85,11 @@ t.test('a key rotation never fails a valid token, and needs no fetch', async (t)
   await setKeyPublication(app.db, anHourAgo())
   await app.keys.rotate()
   const after = await newSession(issuer)
-  t.not(decodeProtectedHeader(after.accessToken).kid, decodeProtectedHeader(before.accessToken).kid, 'the new token has the new kid')
+  t.not(
+    decodeProtectedHeader(after.accessToken).kid,
+    decodeProtectedHeader(before.accessToken).kid,
+    'the new token has the new kid'
+  )
   t.equal(await outcome(verifier, before.accessToken), 'ok', 'a token of the old key still verifies')
   t.equal(await outcome(verifier, after.accessToken), 'ok', 'a token of the promoted next key verifies at once')
   t.equal(jwksFetches() - fetches, 0, 'the kit had the next key cached already')
@@ -91,12 +109,15 @@ t.test('an unknown kid causes one JWKS fetch, then a 30 s cooldown', async (t) =
 
   const attacker = await generateKeyPair('ES256')
   const forged = async (kid: string): Promise<string> => await new SignJWT({ sub: 'x' })
-    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).setIssuer(issuer).setAudience(KIT_AUDIENCE).setIssuedAt().setExpirationTime('5m')
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+    .setIssuer(issuer).setAudience(KIT_AUDIENCE).setIssuedAt().setExpirationTime('5m')
     .sign(attacker.privateKey)
   fetches = jwksFetches()
   t.equal(await outcome(verifier, await forged('unknown-1')), 'invalid_token', 'an unknown kid is invalid_token')
   t.equal(jwksFetches() - fetches, 0, 'within 30 s of the last unknown-kid fetch: no fetch')
-  const outcomes = await Promise.all(Array.from({ length: 50 }, async (_, i) => await outcome(verifier, await forged(`flood-${i}`))))
+  const outcomes = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => await outcome(verifier, await forged(`flood-${i}`)))
+  )
   t.same(new Set(outcomes), new Set(['invalid_token']), 'a flood of forged kids is refused')
   t.equal(jwksFetches() - fetches, 0, 'and costs the service nothing')
 
@@ -116,7 +137,11 @@ t.test('the JWKS unreachable: the cached keys keep verifying', async (t) => {
   const attacker = await generateKeyPair('ES256')
   const unknown = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'new-kid' })
     .setIssuer(own.issuer).setAudience(KIT_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(attacker.privateKey)
-  t.equal(await outcome(verifier, unknown), 'invalid_token', 'an unknown kid is still invalid_token (the fetch fails quietly)')
+  t.equal(
+    await outcome(verifier, unknown),
+    'invalid_token',
+    'an unknown kid is still invalid_token (the fetch fails quietly)'
+  )
   t.equal(await outcome(verifier, session.accessToken), 'ok', 'and the cached keys survive the failed fetch')
 })
 
@@ -130,7 +155,11 @@ t.test('a verifier that cannot reach the service at start is unavailable, then h
   await own.restart()
   const session = await newSession(own.issuer)
   await new Promise((resolve) => setTimeout(resolve, 1100))
-  t.equal(await outcome(verifier, session.accessToken), 'ok', 'once the service is up, verify starts the verifier itself')
+  t.equal(
+    await outcome(verifier, session.accessToken),
+    'ok',
+    'once the service is up, verify starts the verifier itself'
+  )
 })
 
 t.test('options are checked', async (t) => {
@@ -138,5 +167,9 @@ t.test('options are checked', async (t) => {
   t.throws(() => createVerifier({ issuer, audience: KIT_AUDIENCE, failMode: 'maybe' as 'open' }), TypeError)
   const wrongIssuer = createVerifier({ issuer: `${issuer}/`, audience: KIT_AUDIENCE })
   t.teardown(async () => { await wrongIssuer.close() })
-  await t.rejects(wrongIssuer.ready(), { code: 'verifier_unavailable' }, 'a discovery document naming another issuer is refused')
+  await t.rejects(
+    wrongIssuer.ready(),
+    { code: 'verifier_unavailable' },
+    'a discovery document naming another issuer is refused'
+  )
 })
