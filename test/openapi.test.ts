@@ -5,7 +5,8 @@ import { parse } from 'yaml'
 import { renderOpenApiYaml } from '../scripts/openapi.js'
 import { buildTestApp } from './helper.js'
 
-t.test('the committed openapi.yaml is what the app generates (run `npm run openapi` after changing a route)', async (t) => {
+t.test('the committed openapi.yaml is what the app generates ' +
+  '(run `npm run openapi` after changing a route)', async (t) => {
   const committed = await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8')
   t.equal(committed, await renderOpenApiYaml())
 })
@@ -30,7 +31,8 @@ t.test('/docs serves Swagger UI and /docs/json the same API as openapi.yaml', as
 t.test('every operation has a unique operationId; public ones say security: [] explicitly', async (t) => {
   const document = parse(await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8'))
   const ids: string[] = []
-  for (const [path, item] of Object.entries<Record<string, { operationId?: string, security?: unknown[] }>>(document.paths)) {
+  const paths = Object.entries<Record<string, { operationId?: string, security?: unknown[] }>>(document.paths)
+  for (const [path, item] of paths) {
     for (const [method, operation] of Object.entries(item)) {
       t.match(operation.operationId, /^[a-z][A-Za-z]+$/, `${method} ${path} has a camelCase operationId`)
       t.ok(Array.isArray(operation.security), `${method} ${path} declares its security`)

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildTestApp } from '../helper.js'
-import { ALLOWED_ORIGINS, APP_ORIGIN, assertNoCors, assertPublicResponse, FOREIGN_ORIGIN, preflight } from './cors-assertions.js'
+import {
+  ALLOWED_ORIGINS, APP_ORIGIN, assertNoCors, assertPublicResponse, FOREIGN_ORIGIN, preflight
+} from './cors-assertions.js'
 
 /*
  * Keys, discovery and the revocation feed are public: any origin may read them, with
@@ -19,19 +21,26 @@ t.test('CORS on the public documents', async (t) => {
         const response = await app.inject({ method: 'GET', url, headers: origin === undefined ? {} : { origin } })
         t.equal(response.statusCode, 200, `${url} from ${origin ?? 'no origin'}`)
         assertPublicResponse(t, response)
-        t.match(response.headers['access-control-expose-headers'], /\bETag\b/, 'ETag is readable, for conditional requests')
+        t.match(response.headers['access-control-expose-headers'], /\bETag\b/,
+          'ETag is readable, for conditional requests')
       }
     }
   })
 
   t.test('a 304 and an error answer carry them too', async (t) => {
-    const first = await app.inject({ method: 'GET', url: '/.well-known/jwks.json', headers: { origin: FOREIGN_ORIGIN } })
+    const first = await app.inject({
+      method: 'GET', url: '/.well-known/jwks.json', headers: { origin: FOREIGN_ORIGIN }
+    })
     const notModified = await app.inject({
-      method: 'GET', url: '/.well-known/jwks.json', headers: { origin: FOREIGN_ORIGIN, 'if-none-match': String(first.headers.etag) }
+      method: 'GET',
+      url: '/.well-known/jwks.json',
+      headers: { origin: FOREIGN_ORIGIN, 'if-none-match': String(first.headers.etag) }
     })
     t.equal(notModified.statusCode, 304)
     assertPublicResponse(t, notModified)
-    const badCursor = await app.inject({ method: 'GET', url: '/revocations?since=not-a-cursor', headers: { origin: FOREIGN_ORIGIN } })
+    const badCursor = await app.inject({
+      method: 'GET', url: '/revocations?since=not-a-cursor', headers: { origin: FOREIGN_ORIGIN }
+    })
     t.equal(badCursor.statusCode, 400)
     assertPublicResponse(t, badCursor)
   })
@@ -57,7 +66,9 @@ t.test('CORS on the public documents', async (t) => {
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as AddressInfo
     const aborter = new AbortController()
-    const response = await fetch(`http://127.0.0.1:${port}/revocations/stream`, { headers: { origin: FOREIGN_ORIGIN }, signal: aborter.signal })
+    const response = await fetch(`http://127.0.0.1:${port}/revocations/stream`, {
+      headers: { origin: FOREIGN_ORIGIN }, signal: aborter.signal
+    })
     aborter.abort()
     t.equal(response.status, 200)
     t.match(response.headers.get('content-type'), /^text\/event-stream/)

@@ -8,7 +8,9 @@ import { startThrowawayPostgres } from '../support/throwaway-postgres.js'
 const ANSWER_WITHIN_MS = 3_000
 const RECOVERY_WITHIN_MS = 20_000
 
-async function timed (send: () => Promise<LightMyRequestResponse>): Promise<{ response: LightMyRequestResponse, ms: number }> {
+async function timed (
+  send: () => Promise<LightMyRequestResponse>
+): Promise<{ response: LightMyRequestResponse, ms: number }> {
   const started = performance.now()
   const response = await send()
   return { response, ms: performance.now() - started }
@@ -30,7 +32,9 @@ t.test('a PostgreSQL outage is answered with 503 service_unavailable and heals b
     t.plan(0, 'no PostgreSQL binaries on this machine')
     return
   }
-  const config = testConfig({ DATABASE_URL: postgres.url, MIGRATE_ON_START: true, DB_CONNECTION_TIMEOUT_MS: 1000, DB_STATEMENT_TIMEOUT_MS: 2000 })
+  const config = testConfig({
+    DATABASE_URL: postgres.url, MIGRATE_ON_START: true, DB_CONNECTION_TIMEOUT_MS: 1000, DB_STATEMENT_TIMEOUT_MS: 2000
+  })
   const app = await buildApp({ config, logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()
@@ -59,14 +63,17 @@ t.test('a PostgreSQL outage is answered with 503 service_unavailable and heals b
     }
 
     const burst = await Promise.all(Array.from({ length: 8 }, async () => await register(app, uniqueEmail('outage'))))
-    t.same(burst.map((r) => r.statusCode), burst.map(() => 503), 'concurrent registrations all fail closed with 503, none with 500')
+    t.same(burst.map((r) => r.statusCode), burst.map(() => 503),
+      'concurrent registrations all fail closed with 503, none with 500')
 
     t.equal((await app.inject('/health/live')).statusCode, 200, 'liveness does not depend on the database')
   })
 
   t.test('once it is back, without rebuilding the app', async (t) => {
     await postgres.start()
-    const recoveredIn = await eventually(async () => (await app.inject('/health/ready')).statusCode === 200, RECOVERY_WITHIN_MS)
+    const recoveredIn = await eventually(
+      async () => (await app.inject('/health/ready')).statusCode === 200, RECOVERY_WITHIN_MS
+    )
     t.ok(recoveredIn !== undefined, `/health/ready answers 200 again (after ${Math.round(recoveredIn ?? -1)} ms)`)
     t.equal((await register(app, uniqueEmail('outage'))).statusCode, 201, 'register works again')
   })

@@ -27,15 +27,22 @@ async function within<T> (promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /** Send a request; `beforeBody` runs once the server has read the headers (100-continue). */
-async function send (port: number, agent: http.Agent | false, method: string, path: string, body?: string, beforeBody?: () => Promise<void>): Promise<Reply> {
+async function send (
+  port: number, agent: http.Agent | false, method: string, path: string, body?: string,
+  beforeBody?: () => Promise<void>
+): Promise<Reply> {
   return await new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    const headers: http.OutgoingHttpHeaders = body === undefined
+      ? {}
+      : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
     if (beforeBody !== undefined) headers.expect = '100-continue'
     const request = http.request({ host: HOST, port, method, path, agent, headers }, (response) => {
       let text = ''
       response.setEncoding('utf8')
       response.on('data', (chunk: string) => { text += chunk })
-      response.on('end', () => { resolve({ status: response.statusCode ?? 0, body: text, socket: request.socket as Socket }) })
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, body: text, socket: request.socket as Socket })
+      })
       response.on('error', reject)
     })
     request.on('error', reject)
@@ -48,7 +55,8 @@ async function send (port: number, agent: http.Agent | false, method: string, pa
   })
 }
 
-t.test('on SIGTERM the server finishes in-flight requests, drops idle keep-alive connections and exits 0 within 10 s', async (t) => {
+t.test('on SIGTERM the server finishes in-flight requests, drops idle keep-alive connections ' +
+  'and exits 0 within 10 s', async (t) => {
   const port = await freePort(HOST)
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: PROJECT_ROOT,
@@ -76,7 +84,9 @@ t.test('on SIGTERM the server finishes in-flight requests, drops idle keep-alive
     const live = await send(port, false, 'GET', '/health/live').catch(() => undefined)
     if (live?.status === 200) break
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before listening: ${stderr}`)
-    if (performance.now() - startedAt > STARTUP_WITHIN_MS) throw new Error(`server not live within ${STARTUP_WITHIN_MS} ms: ${stderr}`)
+    if (performance.now() - startedAt > STARTUP_WITHIN_MS) {
+      throw new Error(`server not live within ${STARTUP_WITHIN_MS} ms: ${stderr}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 
@@ -90,13 +100,17 @@ t.test('on SIGTERM the server finishes in-flight requests, drops idle keep-alive
 
   let signalledAt = 0
   // The server has routed the registration before the signal; its body (and argon2 work) comes after.
-  const inFlight = send(port, busyAgent, 'POST', '/auth/register', JSON.stringify({ email: uniqueEmail('shutdown'), password: STRONG_PASSWORD }), async () => {
+  const registrationBody = JSON.stringify({ email: uniqueEmail('shutdown'), password: STRONG_PASSWORD })
+  const inFlight = send(port, busyAgent, 'POST', '/auth/register', registrationBody, async () => {
     t.notOk(idle.socket.destroyed, 'the keep-alive connection is still open when the signal comes')
     signalledAt = performance.now()
     child.kill('SIGTERM')
     await within(idleClosed, 5_000, 'the idle keep-alive connection is closed by the server')
     // Refused, or (seen on a loaded machine) reset before any answer: either way never served.
-    const refused = await send(port, false, 'GET', '/health/live').then((reply) => `answered ${reply.status}`, (error: NodeJS.ErrnoException) => error.code)
+    const refused = await send(port, false, 'GET', '/health/live').then(
+      (reply) => `answered ${reply.status}`,
+      (error: NodeJS.ErrnoException) => error.code
+    )
     t.match(refused, /^ECONN(REFUSED|RESET)$/, 'no new connections are accepted')
   })
 

@@ -20,7 +20,11 @@ t.test('a database outage ends the streams, answers 503, and heals by itself', a
     return
   }
   const config = testConfig({
-    DATABASE_URL: postgres.url, MIGRATE_ON_START: true, DB_CONNECTION_TIMEOUT_MS: 1000, DB_STATEMENT_TIMEOUT_MS: 2000, REVOCATIONS_HEARTBEAT_SECONDS: 1
+    DATABASE_URL: postgres.url,
+    MIGRATE_ON_START: true,
+    DB_CONNECTION_TIMEOUT_MS: 1000,
+    DB_STATEMENT_TIMEOUT_MS: 2000,
+    REVOCATIONS_HEARTBEAT_SECONDS: 1
   })
   const app = buildApp({ config, logger: false })
   t.teardown(async () => { await app.close() })

@@ -4,12 +4,16 @@ import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify, type JW
 import type { Kysely } from 'kysely'
 import type { Database } from '../../src/db/database.js'
 import { findKeyInState, findPublishedKeys } from '../../src/db/repositories/signing-keys.js'
-import { ensureKeyRing, isRotationDue, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps } from '../../src/domain/keys/key-ring.js'
+import {
+  ensureKeyRing, isRotationDue, rotateKeyRing, rotateKeyRingIfDue, type KeyRingDeps
+} from '../../src/domain/keys/key-ring.js'
 import { KeyStore } from '../../src/domain/keys/key-store.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createSecretBox } from '../../src/lib/secret-box.js'
 import { signingKeyAad } from '../../src/domain/keys/signing-key.js'
-import { DEFAULT_JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_SECONDS, minPublishedSeconds } from '../../src/domain/keys/key-ring-deps.js'
+import {
+  DEFAULT_JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_SECONDS, minPublishedSeconds
+} from '../../src/domain/keys/key-ring-deps.js'
 
 const MIN_PUBLISHED_SECONDS = minPublishedSeconds(DEFAULT_JWKS_MAX_AGE_SECONDS)
 import { buildTestApp, openTestDatabase, TEST_ENV, testConfig } from '../helper.js'
@@ -38,7 +42,12 @@ const secretBox = createSecretBox(TEST_ENV.KEY_ENCRYPTION_SECRET!, 'signing-keys
 
 const fixedClock = (date: Date): Clock => ({ now: () => date })
 const keyRingDeps = (clock: Clock, alg: Algorithm = 'ES256'): KeyRingDeps => ({
-  db, clock, secretBox, alg, retiredKeyRetentionSeconds: 900 + 2 * KEY_RELOAD_INTERVAL_SECONDS + 60, minPublishedSeconds: MIN_PUBLISHED_SECONDS
+  db,
+  clock,
+  secretBox,
+  alg,
+  retiredKeyRetentionSeconds: 900 + 2 * KEY_RELOAD_INTERVAL_SECONDS + 60,
+  minPublishedSeconds: MIN_PUBLISHED_SECONDS
 })
 
 /**
@@ -65,7 +74,8 @@ async function keyRow (kid: string) {
 }
 
 for (const alg of ALGORITHMS) {
-  t.test(`${alg}: after start the JWKS publishes exactly the current and the next key, public members only`, async (t) => {
+  t.test(`${alg}: after start the JWKS publishes exactly the current and the next key, ` +
+    'public members only', async (t) => {
     await emptyKeyRing()
     const app = await buildTestApp(t, { JWT_ALG: alg }, { database })
     const response = await getJwks(app)
@@ -105,7 +115,8 @@ for (const alg of ALGORITHMS) {
       for (const member of ['x', 'y', 'n', 'e', 'crv']) {
         t.equal(privateJwk[member as keyof JWK], row.public_jwk[member], `its ${member} matches the published key`)
       }
-      t.throws(() => createSecretBox('another-key-encryption-secret-0123456789', 'signing-keys').open(row.private_jwk_ciphertext, signingKeyAad(row.kid)), 'another secret cannot open it')
+      const otherBox = createSecretBox('another-key-encryption-secret-0123456789', 'signing-keys')
+      t.throws(() => otherBox.open(row.private_jwk_ciphertext, signingKeyAad(row.kid)), 'another secret cannot open it')
     }
   })
 }
@@ -128,7 +139,8 @@ t.test('the JWKS is cacheable and revalidates with its ETag', async (t) => {
   t.match(revalidated.headers['cache-control'], /max-age=\d+/, 'the 304 refreshes the cache lifetime')
   t.equal((await getJwks(app, { 'if-none-match': `W/${etag}` })).statusCode, 304, 'weak comparison (RFC 9110 §13.1.2)')
   t.equal((await getJwks(app, { 'if-none-match': `"something-else", ${etag}` })).statusCode, 304, 'a list of tags')
-  t.equal((await getJwks(app, { 'if-none-match': '"something-else"' })).statusCode, 200, 'another tag gets the document')
+  t.equal((await getJwks(app, { 'if-none-match': '"something-else"' })).statusCode, 200,
+    'another tag gets the document')
   t.equal((await getJwks(app)).headers.etag, etag, 'the ETag is stable while the keys are')
 
   await publishedAnHourAgo()
@@ -177,7 +189,8 @@ t.test('rotation promotes the published next key and keeps the old key until its
   t.equal(retired.state, 'retired')
   const windowSeconds = (retired.publish_until!.getTime() - retired.retired_at!.getTime()) / 1000
   t.ok(windowSeconds >= 900 + KEY_RELOAD_INTERVAL_SECONDS,
-    `published ${windowSeconds}s after retirement: at least the token lifetime plus one reload interval (a lagging instance may still sign with it)`)
+    `published ${windowSeconds}s after retirement: at least the token lifetime plus one reload interval ` +
+    '(a lagging instance may still sign with it)')
 })
 
 t.test('a retired key leaves the published set when its window ends, and not before', async (t) => {
@@ -204,10 +217,12 @@ t.test('a retired key leaves the published set when its window ends, and not bef
   t.ok((await storeAt(at(-1000))).includes(oldKid), 'a key store reloading inside the window publishes it')
   t.notOk((await storeAt(at(1000))).includes(oldKid), 'a key store reloading after the window does not')
 
-  t.ok(await db.selectFrom('signing_keys').select('kid').where('kid', '=', oldKid).executeTakeFirst(), 'the row is kept until a later rotation')
+  t.ok(await db.selectFrom('signing_keys').select('kid').where('kid', '=', oldKid).executeTakeFirst(),
+    'the row is kept until a later rotation')
   await publishedAnHourAgo()
   const later = await rotateKeyRing(keyRingDeps(fixedClock(at(1000))))
-  t.notOk(await db.selectFrom('signing_keys').select('kid').where('kid', '=', oldKid).executeTakeFirst(), 'the next rotation after the window deletes it')
+  t.notOk(await db.selectFrom('signing_keys').select('kid').where('kid', '=', oldKid).executeTakeFirst(),
+    'the next rotation after the window deletes it')
   t.equal((await keyRow(later.retired!)).state, 'retired', 'while the key this rotation retired is kept')
 })
 
@@ -227,14 +242,16 @@ t.test('two instances on one database agree on the key ring', async (t) => {
   await publishedAnHourAgo()
   await appA.keys.rotate()
   const fromA = await loginForTokens(appA, session.user)
-  t.equal((await meWith(appB, bearerValue(fromA.accessToken))).statusCode, 200, 'B accepts the promoted key before it reloads: it was already published as next')
+  t.equal((await meWith(appB, bearerValue(fromA.accessToken))).statusCode, 200,
+    'B accepts the promoted key before it reloads: it was already published as next')
 
   await appB.keys.reload()
   t.equal(appB.keys.signingKey().kid, appA.keys.signingKey().kid, 'after reloading, both sign with the same kid')
   const [afterA, afterB] = [await getJwks(appA), await getJwks(appB)]
   t.same(afterA.json(), afterB.json())
   t.equal(afterA.headers.etag, afterB.headers.etag)
-  t.equal((await meWith(appA, bearerValue(session.accessToken))).statusCode, 200, 'tokens of the retired key still work on A')
+  t.equal((await meWith(appA, bearerValue(session.accessToken))).statusCode, 200,
+    'tokens of the retired key still work on A')
   t.equal((await meWith(appB, bearerValue(session.accessToken))).statusCode, 200, 'and on B')
 })
 
@@ -250,7 +267,8 @@ t.test('isRotationDue: the current key is due once it has been active for KEY_RO
   ]
   for (const [name, now, days, due] of cases) t.equal(isRotationDue(key, now, days), due, name)
   const neverActivated = { activated_at: null, created_at: activated }
-  t.equal(isRotationDue(neverActivated, new Date(activated.getTime() + 30 * DAY_MS), 30), true, 'without activated_at, counts from created_at')
+  t.equal(isRotationDue(neverActivated, new Date(activated.getTime() + 30 * DAY_MS), 30), true,
+    'without activated_at, counts from created_at')
   t.equal(isRotationDue(neverActivated, new Date(activated.getTime() + DAY_MS), 30), false)
 })
 
@@ -283,7 +301,8 @@ t.test('rotateKeyRingIfDue rotates only when due, and two concurrent calls rotat
   t.equal(states.filter((state) => state === 'next').length, 1)
 })
 
-t.test('an instance starting on an overdue key ring rotates it at start, so frequent restarts cannot postpone rotation', async (t) => {
+t.test('an instance starting on an overdue key ring rotates it at start, ' +
+  'so frequent restarts cannot postpone rotation', async (t) => {
   await emptyKeyRing()
   await ensureKeyRing(keyRingDeps(fixedClock(new Date(Date.now() - 31 * DAY_MS))))
   const overdue = (await findKeyInState(db, 'current'))!.kid
@@ -300,7 +319,8 @@ t.test('an instance starting on a key ring that is not due keeps its current key
     await ensureKeyRing(keyRingDeps(fixedClock(new Date(Date.now() - days * DAY_MS))))
     const current = (await findKeyInState(db, 'current'))!.kid
     const app = await buildTestApp(t, { KEY_ROTATION_DAYS: rotationDays }, { database })
-    t.equal(app.keys.signingKey().kid, current, `a ${days}-day-old key with KEY_ROTATION_DAYS=${rotationDays} keeps signing`)
+    t.equal(app.keys.signingKey().kid, current,
+      `a ${days}-day-old key with KEY_ROTATION_DAYS=${rotationDays} keeps signing`)
     await app.close()
   }
 })

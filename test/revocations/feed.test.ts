@@ -45,7 +45,8 @@ t.test('GET /revocations', async (t) => {
     t.ok(sids.indexOf(first) >= 0 && sids.indexOf(first) < sids.indexOf(second), 'both, oldest first')
     const entry = all.revoked.find((r) => r.sid === first)!
     t.ok(Math.abs(entry.revokedAt - Date.now() / 1000) < 10, 'revokedAt in epoch seconds')
-    t.same((await snapshot(`?since=${before}`)).revoked.map((r) => r.sid), [first, second], 'since: exactly what came after')
+    t.same((await snapshot(`?since=${before}`)).revoked.map((r) => r.sid), [first, second],
+      'since: exactly what came after')
     t.same((await snapshot(`?since=${all.cursor}`)).revoked, [], 'nothing after the latest cursor')
     const third = await revokedSession()
     t.same((await snapshot(`?since=${all.cursor}`)).revoked.map((r) => r.sid), [third])
@@ -88,7 +89,8 @@ t.test('GET /revocations/stream', async (t) => {
     t.equal(stream.headers['x-accel-buffering'], 'no')
     const session = await loginForTokens(app, await registerUser(app))
     const started = Date.now()
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(session.accessToken) })).statusCode, 204)
+    const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(session.accessToken) })
+    t.equal(logout.statusCode, 204)
     await stream.waitFor((events) => events.some((e) => e.sid === session.sessionId), 1000, 'the event')
     const event = stream.events.find((e) => e.sid === session.sessionId)!
     t.ok(event.receivedAt - started < 1000, `received after ${event.receivedAt - started} ms`)
@@ -122,7 +124,8 @@ t.test('GET /revocations/stream', async (t) => {
     const missed = [await revokedSession(), await revokedSession(), await revokedSession()]
     for (const resume of [{ headers: { 'last-event-id': lastId } }, { path: `/revocations/stream?since=${lastId}` }]) {
       const again = await openStream(base, resume.path, resume.headers)
-      await again.waitFor((events) => missed.every((sid) => events.some((e) => e.sid === sid)), 1000, 'the missed events')
+      await again.waitFor((events) => missed.every((sid) => events.some((e) => e.sid === sid)), 1000,
+        'the missed events')
       t.same(again.events.map((e) => e.sid), missed, 'exactly the missed ones, in order')
       again.close()
     }
@@ -173,7 +176,9 @@ t.test('one poller serves every stream: 50 streams do not mean 50 queries per po
   const afterConnect = queries
   const sid = await revokedSession()
   const deadline = Date.now() + 2000
-  while (!received.every((set) => set.has(sid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  while (!received.every((set) => set.has(sid)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   t.ok(received.every((set) => set.has(sid)), 'every stream got the revocation')
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const polled = queries - afterConnect

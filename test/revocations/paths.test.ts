@@ -60,7 +60,10 @@ t.test('POST /auth/logout-all records every session of the user', async (t) => {
   const user = await registerUser(app)
   const sessions = [await session(app, user), await session(app, user), await session(app, user)]
   const stranger = await session()
-  t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[0]!.accessToken) })).statusCode, 204)
+  const logoutAll = await app.inject({
+    method: 'POST', url: '/auth/logout-all', headers: bearer(sessions[0]!.accessToken)
+  })
+  t.equal(logoutAll.statusCode, 204)
   for (const s of sessions) await assertRecorded(t, s.sessionId, 'logout_all')
   await assertNotRecorded(t, stranger.sessionId)
 })
@@ -68,7 +71,9 @@ t.test('POST /auth/logout-all records every session of the user', async (t) => {
 t.test('POST /auth/password records every other session, not the caller\'s', async (t) => {
   const user = await registerUser(app)
   const [caller, other] = [await session(app, user), await session(app, user)]
-  const response = await postJson(app, '/auth/password', { currentPassword: user.password, newPassword: 'a different long passphrase 77' }, bearer(caller.accessToken))
+  const response = await postJson(app, '/auth/password', {
+    currentPassword: user.password, newPassword: 'a different long passphrase 77'
+  }, bearer(caller.accessToken))
   t.equal(response.statusCode, 204)
   await assertRecorded(t, other.sessionId, 'password_changed')
   await assertNotRecorded(t, caller.sessionId)
@@ -77,25 +82,34 @@ t.test('POST /auth/password records every other session, not the caller\'s', asy
 t.test('DELETE /auth/sessions/:id', async (t) => {
   const user = await registerUser(app)
   const [caller, other] = [await session(app, user), await session(app, user)]
-  t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${other.sessionId}`, headers: bearer(caller.accessToken) })).statusCode, 204)
+  const revokeOther = await app.inject({
+    method: 'DELETE', url: `/auth/sessions/${other.sessionId}`, headers: bearer(caller.accessToken)
+  })
+  t.equal(revokeOther.statusCode, 204)
   await assertRecorded(t, other.sessionId, 'session_revoked')
   const stranger = await session()
-  t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${stranger.sessionId}`, headers: bearer(caller.accessToken) })).statusCode, 404)
+  const revokeStranger = await app.inject({
+    method: 'DELETE', url: `/auth/sessions/${stranger.sessionId}`, headers: bearer(caller.accessToken)
+  })
+  t.equal(revokeStranger.statusCode, 404)
   await assertNotRecorded(t, stranger.sessionId)
 })
 
 t.test('POST /oauth/revoke with a refresh token', async (t) => {
   const s = await session()
-  t.equal((await postForm(app, '/oauth/revoke', { token: s.refreshToken, token_type_hint: 'refresh_token' })).statusCode, 200)
+  const revoke = await postForm(app, '/oauth/revoke', { token: s.refreshToken, token_type_hint: 'refresh_token' })
+  t.equal(revoke.statusCode, 200)
   await assertRecorded(t, s.sessionId, 'token_revoked')
 })
 
 t.test('POST /oauth/revoke with an access token revokes its session', async (t) => {
   const s = await session()
-  t.equal((await postForm(app, '/oauth/revoke', { token: s.accessToken, token_type_hint: 'access_token' })).statusCode, 200)
+  const revoke = await postForm(app, '/oauth/revoke', { token: s.accessToken, token_type_hint: 'access_token' })
+  t.equal(revoke.statusCode, 200)
   await assertRecorded(t, s.sessionId, 'token_revoked')
   t.equal((await refreshWithBody(app, s.refreshToken)).statusCode, 401, 'its refresh token is dead too')
-  t.equal((await app.inject({ url: '/auth/me', headers: bearer(s.accessToken) })).statusCode, 401, 'and the access token')
+  t.equal((await app.inject({ url: '/auth/me', headers: bearer(s.accessToken) })).statusCode, 401,
+    'and the access token')
 })
 
 t.test('POST /oauth/revoke with a forged or tampered access token revokes nothing', async (t) => {
@@ -131,7 +145,8 @@ t.test('no revoked session in the database lacks its record, and no record lacks
   t.same(unrecorded, [])
   const orphans = await database.db.selectFrom('session_revocations').select('session_id')
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('sessions').select('id')
-      .whereRef('sessions.id', '=', 'session_revocations.session_id').where('sessions.revoked_at', 'is not', null)))).execute()
+      .whereRef('sessions.id', '=', 'session_revocations.session_id')
+      .where('sessions.revoked_at', 'is not', null)))).execute()
   t.same(orphans, [])
 })
 
@@ -142,7 +157,8 @@ const sourceFiles = (dir: string): string[] => readdirSync(dir).flatMap((name) =
 })
 
 t.test('only the sessions repository sets revoked_at on sessions', async (t) => {
-  const writers = sourceFiles(SRC).filter((file) => /updateTable\('sessions'\)[\s\S]*revoked_at/.test(readFileSync(file, 'utf8')))
+  const writers = sourceFiles(SRC)
+    .filter((file) => /updateTable\('sessions'\)[\s\S]*revoked_at/.test(readFileSync(file, 'utf8')))
   t.same(writers.map((file) => relative(SRC, file)), ['db/repositories/sessions.ts'])
 })
 

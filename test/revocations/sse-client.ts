@@ -23,9 +23,12 @@ export async function listen (app: FastifyInstance): Promise<string> {
   return await app.listen({ port: 0, host: '127.0.0.1' })
 }
 
-export async function openStream (base: string, path = '/revocations/stream', headers: Record<string, string> = {}): Promise<SseStream> {
+export async function openStream (
+  base: string, path = '/revocations/stream', headers: Record<string, string> = {}
+): Promise<SseStream> {
   return await new Promise((resolve, reject) => {
-    const request = http.get(`${base}${path}`, { headers: { accept: 'text/event-stream', ...headers }, agent: false }, (response) => {
+    const options = { headers: { accept: 'text/event-stream', ...headers }, agent: false }
+    const request = http.get(`${base}${path}`, options, (response) => {
       const events: RevokedEvent[] = []
       const comments: string[] = []
       const waiters = new Set<() => void>()
@@ -64,7 +67,10 @@ export async function openStream (base: string, path = '/revocations/stream', he
             clearTimeout(timer)
             resolve()
           }
-          const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`${what}: not within ${ms} ms`)) }, ms)
+          const timer = setTimeout(() => {
+            waiters.delete(check)
+            reject(new Error(`${what}: not within ${ms} ms`))
+          }, ms)
           waiters.add(check)
         })
       })

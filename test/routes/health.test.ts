@@ -19,7 +19,9 @@ t.test('GET /health/ready answers 200 when the database answers', async (t) => {
 // A database that goes away while the service runs: see test/fault/database-outage.test.ts.
 t.test('GET /health/ready answers 503 when the embedded database is closed', async (t) => {
   const pglite = await PGlite.create()
-  const app = await buildApp({ config: testConfig({ MIGRATE_ON_START: true }), database: wrapPGlite(pglite), logger: false })
+  const app = await buildApp({
+    config: testConfig({ MIGRATE_ON_START: true }), database: wrapPGlite(pglite), logger: false
+  })
   t.teardown(async () => { await app.close() })
   await app.ready()
   await pglite.close()

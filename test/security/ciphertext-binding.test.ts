@@ -25,7 +25,8 @@ const keyBox = createSecretBox(SECRET, 'signing-keys')
 const signingKeyAad = (kid: string): string => `signing-key:${kid}`
 
 async function keyRows () {
-  return await db.selectFrom('signing_keys').select(['kid', 'state', 'private_jwk_ciphertext']).orderBy('state').execute()
+  return await db.selectFrom('signing_keys').select(['kid', 'state', 'private_jwk_ciphertext'])
+    .orderBy('state').execute()
 }
 
 t.test('a signing key whose ciphertext was copied from another row never signs', async (t) => {
@@ -36,14 +37,16 @@ t.test('a signing key whose ciphertext was copied from another row never signs',
   const rows = await keyRows()
   const next = rows.find((row) => row.state === 'next')!
   // The next key's sealed private JWK, pasted into the current key's row.
-  await db.updateTable('signing_keys').set({ private_jwk_ciphertext: next.private_jwk_ciphertext }).where('kid', '=', current).execute()
+  await db.updateTable('signing_keys').set({ private_jwk_ciphertext: next.private_jwk_ciphertext })
+    .where('kid', '=', current).execute()
 
   const store = new KeyStore(keyRingDeps(testConfig(), db))
   const error = await store.reload().then(() => undefined, (error: unknown) => error as Error)
   t.ok(error instanceof Error, 'the key store refuses the key')
   t.match(error?.message, new RegExp(`signing key ${current} cannot be decrypted`), 'one line naming the key')
   t.notMatch(error?.message, /"d"|v2\./, 'no key material in the message')
-  await t.rejects(buildTestApp(t, {}, { database }), /cannot be decrypted/, 'an instance does not start signing with it')
+  await t.rejects(buildTestApp(t, {}, { database }), /cannot be decrypted/,
+    'an instance does not start signing with it')
 })
 
 t.test('signing keys sealed before the binding still sign, and are sealed again bound to their kid', async (t) => {
@@ -61,7 +64,8 @@ t.test('signing keys sealed before the binding still sign, and are sealed again 
   const user = await registerUser(app)
   const tokens = await loginForTokens(app, user)
   t.equal(decodeProtectedHeader(tokens.accessToken).kid, kid)
-  const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet)
+  const jwksDocument = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet
+  const jwks = createLocalJWKSet(jwksDocument)
   await jwtVerify(tokens.accessToken, jwks, { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, typ: 'at+jwt' })
   for (const row of await keyRows()) {
     t.match(row.private_jwk_ciphertext, /^v2\./, `${row.state} key re-sealed in the bound format`)
@@ -74,9 +78,11 @@ t.test('grace-window ciphertexts are bound to their token', async (t) => {
   const app = await buildTestApp(t, { REFRESH_REUSE_GRACE_SECONDS: 30 }, { database })
   const user = await registerUser(app)
   const ciphertextOf = async (token: string): Promise<string | null> =>
-    (await db.selectFrom('refresh_tokens').select('successor_ciphertext').where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow()).successor_ciphertext
+    (await db.selectFrom('refresh_tokens').select('successor_ciphertext')
+      .where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow()).successor_ciphertext
 
-  t.test('a ciphertext copied from another session\'s row is an invalid refresh token, not that session\'s token', async (t) => {
+  t.test('a ciphertext copied from another session\'s row is an invalid refresh token, ' +
+    'not that session\'s token', async (t) => {
     const victim = await loginForTokens(app, user)
     const victimNext = tokensOf(await refreshWithBody(app, victim.refreshToken), 'rotate')
     const mine = await loginForTokens(app, user)
@@ -88,7 +94,8 @@ t.test('grace-window ciphertexts are bound to their token', async (t) => {
     assertProblem(t, response, 401, 'invalid_refresh_token')
     t.notMatch(response.body, victimNext.refreshToken, 'the other session\'s token is not handed out')
     t.equal((await sessionRow(database, mine.sessionId)).revoked_at, null, 'not treated as theft: the family is spared')
-    t.equal((await refreshWithBody(app, victimNext.refreshToken)).statusCode, 200, 'the victim\'s live token still works')
+    t.equal((await refreshWithBody(app, victimNext.refreshToken)).statusCode, 200,
+      'the victim\'s live token still works')
   })
 
   t.test('a grace ciphertext sealed before the binding still opens', async (t) => {

@@ -8,7 +8,9 @@ import jwt from 'jsonwebtoken'
 import jwksClient from 'jwks-rsa'
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose'
 import { buildTestApp } from '../helper.js'
-import { ALGORITHMS, FIRST_PARTY_CLIENT_ID, tamperPayload, TEST_AUDIENCE, TEST_ISSUER, type Algorithm } from './token-fixtures.js'
+import {
+  ALGORITHMS, FIRST_PARTY_CLIENT_ID, tamperPayload, TEST_AUDIENCE, TEST_ISSUER, type Algorithm
+} from './token-fixtures.js'
 import { bearerValue, registerAndLogin } from '../support/auth-steps.js'
 
 /*
@@ -34,7 +36,9 @@ async function listen (app: FastifyInstance): Promise<string> {
 }
 
 /** A resource server of another team: @fastify/jwt verifying with keys get-jwks fetches. */
-async function buildConsumer (baseUrl: string, alg: Algorithm, keyFrom: 'getPublicKey' | 'getJwk'): Promise<FastifyInstance> {
+async function buildConsumer (
+  baseUrl: string, alg: Algorithm, keyFrom: 'getPublicKey' | 'getJwk'
+): Promise<FastifyInstance> {
   const getJwks = buildGetJwks({ issuersWhitelist: [baseUrl] })
   const consumer = Fastify()
   await consumer.register(fastifyJwt, {
@@ -44,7 +48,8 @@ async function buildConsumer (baseUrl: string, alg: Algorithm, keyFrom: 'getPubl
       const signature = { kid: String(kid), alg: String(tokenAlg), domain: baseUrl }
       if (keyFrom === 'getPublicKey') return await getJwks.getPublicKey(signature)
       const jwk = await getJwks.getJwk(signature)
-      return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+      return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' }).toString()
     },
     verify: { algorithms: [alg], allowedIss: TEST_ISSUER, allowedAud: TEST_AUDIENCE }
   })
@@ -58,7 +63,8 @@ async function buildConsumer (baseUrl: string, alg: Algorithm, keyFrom: 'getPubl
 
 for (const alg of ALGORITHMS) {
   t.test(`${alg} access tokens verify with stock libraries given only the JWKS URL`, async (t) => {
-    const app = await buildTestApp(t, { JWT_ALG: alg, ISSUER: TEST_ISSUER, AUDIENCE: TEST_AUDIENCE }, { freshKeys: true })
+    const app = await buildTestApp(t, { JWT_ALG: alg, ISSUER: TEST_ISSUER, AUDIENCE: TEST_AUDIENCE },
+      { freshKeys: true })
     const baseUrl = await listen(app)
     const jwksUri = `${baseUrl}/.well-known/jwks.json`
     const { user, accessToken, sessionId } = await registerAndLogin(app)
@@ -69,7 +75,8 @@ for (const alg of ALGORITHMS) {
       const jwks = createRemoteJWKSet(new URL(jwksUri))
       const options = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, typ: 'at+jwt', algorithms: [alg] }
       const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, options)
-      t.same(protectedHeader, { alg, kid: signingKid, typ: 'at+jwt' }, 'header: alg, kid of the current key, typ at+jwt')
+      t.same(protectedHeader, { alg, kid: signingKid, typ: 'at+jwt' },
+        'header: alg, kid of the current key, typ at+jwt')
       t.equal(payload.iss, TEST_ISSUER)
       t.equal(payload.aud, TEST_AUDIENCE)
       t.equal(payload.sub, user.id, 'sub is the user id')
@@ -78,10 +85,13 @@ for (const alg of ALGORITHMS) {
       t.match(payload.jti, /^[\w-]{16,}$/, 'a jti')
       t.ok(Math.abs(payload.iat! - Date.now() / 1000) < 60, 'iat is now')
       t.equal(payload.exp! - payload.iat!, 900, 'default lifetime 15 minutes')
-      t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'], 'no other claims (no scope without one, no email)')
+      t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'],
+        'no other claims (no scope without one, no email)')
       t.same(payload.roles, [], 'roles: an empty array for a user without roles')
-      await t.rejects(jwtVerify(tampered, jwks, options), joseErrors.JWSSignatureVerificationFailed, 'a tampered payload fails')
-      await t.rejects(jwtVerify(accessToken, jwks, { ...options, audience: 'http://other-api.test' }), joseErrors.JWTClaimValidationFailed, 'another audience fails')
+      await t.rejects(jwtVerify(tampered, jwks, options), joseErrors.JWSSignatureVerificationFailed,
+        'a tampered payload fails')
+      await t.rejects(jwtVerify(accessToken, jwks, { ...options, audience: 'http://other-api.test' }),
+        joseErrors.JWTClaimValidationFailed, 'another audience fails')
     })
 
     t.test('jwks-rsa finds the signing key by kid', async (t) => {
@@ -91,7 +101,8 @@ for (const alg of ALGORITHMS) {
       t.match(key.getPublicKey(), /^-----BEGIN PUBLIC KEY-----/)
     })
 
-    t.test('jsonwebtoken + jwks-rsa accepts it with algorithms, issuer and audience pinned', { skip: JSONWEBTOKEN_UNSUPPORTED[alg] ?? false }, async (t) => {
+    t.test('jsonwebtoken + jwks-rsa accepts it with algorithms, ' +
+      'issuer and audience pinned', { skip: JSONWEBTOKEN_UNSUPPORTED[alg] ?? false }, async (t) => {
       const client = jwksClient({ jwksUri })
       const publicKey = (await client.getSigningKey(decodeProtectedHeader(accessToken).kid)).getPublicKey()
       const options = { algorithms: [alg as jwt.Algorithm], issuer: TEST_ISSUER, audience: TEST_AUDIENCE }
@@ -99,7 +110,8 @@ for (const alg of ALGORITHMS) {
       t.equal(payload.sub, user.id)
       t.equal(payload.sid, sessionId)
       t.equal(payload.iss, TEST_ISSUER)
-      t.throws(() => jwt.verify(tampered, publicKey, options), { name: 'JsonWebTokenError', message: 'invalid signature' }, 'a tampered payload fails')
+      t.throws(() => jwt.verify(tampered, publicKey, options),
+        { name: 'JsonWebTokenError', message: 'invalid signature' }, 'a tampered payload fails')
     })
 
     const consumerVariants = [
@@ -107,13 +119,18 @@ for (const alg of ALGORITHMS) {
       ['getJwk', undefined]
     ] as const
     for (const [keyFrom, unsupported] of consumerVariants) {
-      t.test(`a Fastify consumer with @fastify/jwt + get-jwks ${keyFrom} accepts it and refuses a tampered one`, { skip: unsupported ?? false }, async (t) => {
+      t.test(`a Fastify consumer with @fastify/jwt + get-jwks ${keyFrom} accepts it ` +
+        'and refuses a tampered one', { skip: unsupported ?? false }, async (t) => {
         const consumer = await buildConsumer(baseUrl, alg, keyFrom)
         t.teardown(async () => { await consumer.close() })
-        const ok = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearerValue(accessToken) } })
+        const ok = await consumer.inject({
+          method: 'GET', url: '/protected', headers: { authorization: bearerValue(accessToken) }
+        })
         t.equal(ok.statusCode, 200, ok.body)
         t.same(ok.json(), { sub: user.id, sid: sessionId })
-        const forged = await consumer.inject({ method: 'GET', url: '/protected', headers: { authorization: bearerValue(tampered) } })
+        const forged = await consumer.inject({
+          method: 'GET', url: '/protected', headers: { authorization: bearerValue(tampered) }
+        })
         t.equal(forged.statusCode, 401, 'tampered token refused')
         const missing = await consumer.inject({ method: 'GET', url: '/protected' })
         t.equal(missing.statusCode, 401, 'no token refused')

@@ -22,19 +22,25 @@ await registerResource(service.app.db, { uri: BILLING, scopes: 'invoices:read' }
 await registerResource(service.app.db, { uri: INVOICES, scopes: 'invoices:read' })
 
 async function postJson (path: string, body: unknown): Promise<Response> {
-  return await fetch(`${issuer}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return await fetch(`${issuer}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+  })
 }
 
 /** Log in again (a new session) asking for a token for `resource`. */
 async function loginFor (session: Session, resource: string): Promise<{ accessToken: string, refreshToken: string }> {
-  const response = await postJson('/auth/login', { email: session.email, password: session.password, delivery: 'body', resource })
+  const response = await postJson('/auth/login', {
+    email: session.email, password: session.password, delivery: 'body', resource
+  })
   if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`)
   return await response.json() as { accessToken: string, refreshToken: string }
 }
 
 async function clientToken (resource?: string): Promise<string> {
   const client = await createServiceClient(service.app.db, { name: 'kit-authz', scope: 'invoices:read' })
-  const params = new URLSearchParams({ grant_type: 'client_credentials', ...(resource === undefined ? {} : { resource }) })
+  const params = new URLSearchParams({
+    grant_type: 'client_credentials', ...(resource === undefined ? {} : { resource })
+  })
   const response = await fetch(`${issuer}/oauth/token`, {
     method: 'POST',
     headers: {
@@ -87,8 +93,10 @@ t.test('roles: sorted, [] when none, absent from client_credentials tokens', asy
 async function consumer (t: Test, audience: string): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(fastifyVerifier, { issuer, audience })
-  app.get('/admin', { preHandler: app.requireRole('admin') }, async (request) => ({ roles: request.accessToken?.roles }))
-  app.get('/admin-listed', { preHandler: [app.requireAccessToken, app.requireRole('admin')] }, async () => ({ ok: true }))
+  app.get('/admin', { preHandler: app.requireRole('admin') },
+    async (request) => ({ roles: request.accessToken?.roles }))
+  app.get('/admin-listed', { preHandler: [app.requireAccessToken, app.requireRole('admin')] },
+    async () => ({ ok: true }))
   t.teardown(async () => { await app.close() })
   await app.ready()
   return app
