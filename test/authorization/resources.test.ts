@@ -32,15 +32,21 @@ t.test('resource indicators (RFC 8707)', async (t) => {
 
   t.test('login with a resource: aud is exactly that URI, refused by a verifier of another resource', async (t) => {
     const user = await registerUser(app)
-    const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: BILLING })
+    const response = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: BILLING
+    })
     t.equal(response.statusCode, 200, response.body)
     const token = response.json().accessToken as string
     const { payload } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: BILLING, typ: 'at+jwt' })
     t.equal(payload.aud, BILLING, 'aud is one string, the resource')
-    await t.rejects(jwtVerify(token, jwks, { issuer: ISSUER, audience: INVOICES }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
-      'a verifier for another resource refuses it')
-    await t.rejects(jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
-      'a verifier for the service audience refuses it')
+    await t.rejects(
+      jwtVerify(token, jwks, { issuer: ISSUER, audience: INVOICES }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
+      'a verifier for another resource refuses it'
+    )
+    await t.rejects(
+      jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
+      'a verifier for the service audience refuses it'
+    )
     const profile = await me(app, token)
     t.equal(profile.statusCode, 401, 'a token for another resource is not a key to /auth/me')
     t.match(profile.headers['www-authenticate'], /invalid_token/)
@@ -58,15 +64,23 @@ t.test('resource indicators (RFC 8707)', async (t) => {
 
   t.test('lifetimes: the smallest of the resource ttl, ACCESS_TOKEN_TTL and what the session has left', async (t) => {
     const user = await registerUser(app)
-    const short = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: SHORT })
+    const short = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: SHORT
+    })
     t.equal(short.json().expiresIn, 60, 'ttl shorter than ACCESS_TOKEN_TTL wins')
     t.equal(lifetime(short.json().accessToken), 60, 'and exp says so')
-    const long = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: INVOICES })
+    const long = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: INVOICES
+    })
     t.equal(long.json().expiresIn, 900, 'ttl longer than ACCESS_TOKEN_TTL: ACCESS_TOKEN_TTL')
     t.equal(lifetime(long.json().accessToken), 900)
-    const none = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: BILLING })
+    const none = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: BILLING
+    })
     t.equal(none.json().expiresIn, 900, 'no ttl: ACCESS_TOKEN_TTL')
-    const refreshed = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: short.json().refreshToken, resource: SHORT })
+    const refreshed = await postForm(app, '/oauth/token', {
+      grant_type: 'refresh_token', refresh_token: short.json().refreshToken, resource: SHORT
+    })
     t.equal(refreshed.json().expires_in, 60, '/oauth/token refresh honours the ttl too')
     t.equal(lifetime(refreshed.json().access_token), 60)
   })
@@ -74,7 +88,9 @@ t.test('resource indicators (RFC 8707)', async (t) => {
   t.test('near the end of the session, the session end caps a resource token', async (t) => {
     const shortSessions = await buildTestApp(t, { REFRESH_TOKEN_TTL: 30 }, { database })
     const user = await registerUser(shortSessions)
-    const response = await postJson(shortSessions, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: SHORT })
+    const response = await postJson(shortSessions, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: SHORT
+    })
     t.equal(response.statusCode, 200, response.body)
     t.ok(response.json().expiresIn <= 30, `expiresIn ${response.json().expiresIn} ≤ the 30 s left`)
     t.ok(lifetime(response.json().accessToken) <= 30)
@@ -87,7 +103,9 @@ t.test('resource indicators (RFC 8707)', async (t) => {
     t.not(first.json().refreshToken, tokens.refreshToken, 'the refresh token rotated')
     t.equal(decodeJwt(first.json().accessToken).aud, BILLING)
     t.equal(first.json().sessionId, tokens.sessionId, 'the same session')
-    const second = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: first.json().refreshToken, resource: INVOICES })
+    const second = await postForm(app, '/oauth/token', {
+      grant_type: 'refresh_token', refresh_token: first.json().refreshToken, resource: INVOICES
+    })
     t.equal(second.statusCode, 200, second.body)
     t.equal(decodeJwt(second.json().access_token).aud, INVOICES, 'the session is not bound to a resource')
     const third = await postJson(app, '/auth/refresh', { refreshToken: second.json().refresh_token })
@@ -108,22 +126,30 @@ t.test('resource indicators (RFC 8707)', async (t) => {
     for (const resource of bad) {
       const refresh = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken, resource })
       assertProblem(t, refresh, 400, 'invalid_target')
-      const login = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource })
+      const login = await postJson(app, '/auth/login', {
+        email: user.email, password: user.password, delivery: 'body', resource
+      })
       assertProblem(t, login, 400, 'invalid_target')
       if (resource !== '') {
-        const oauth = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, resource })
+        const oauth = await postForm(app, '/oauth/token', {
+          grant_type: 'refresh_token', refresh_token: tokens.refreshToken, resource
+        })
         assertOAuthError(t, oauth, 400, 'invalid_target')
       }
     }
     const still = await postJson(app, '/auth/refresh', { refreshToken: tokens.refreshToken })
     t.equal(still.statusCode, 200, 'the refresh token was never spent by the refused requests')
-    const sessions = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(still.json().accessToken) })
+    const sessions = await app.inject({
+      method: 'GET', url: '/auth/sessions', headers: bearer(still.json().accessToken)
+    })
     t.equal(sessions.json().sessions.length, 1, 'no refused login started a session: only the first login\'s')
   })
 
   t.test('an empty resource form parameter counts as omitted (RFC 6749 §3.1)', async (t) => {
     const tokens = await loginForTokens(app, await registerUser(app))
-    const response = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, resource: '' })
+    const response = await postForm(app, '/oauth/token', {
+      grant_type: 'refresh_token', refresh_token: tokens.refreshToken, resource: ''
+    })
     t.equal(response.statusCode, 200, response.body)
     t.equal(decodeJwt(response.json().access_token).aud, AUDIENCE)
   })
@@ -137,7 +163,9 @@ t.test('resource indicators (RFC 8707)', async (t) => {
     const shared = await grant({ resource: BILLING })
     t.equal(shared.statusCode, 200, shared.body)
     t.equal(shared.json().scope, 'invoices:read shared', 'no scope asked: every scope the two share')
-    const { payload } = await jwtVerify(shared.json().access_token, jwks, { issuer: ISSUER, audience: BILLING, typ: 'at+jwt' })
+    const { payload } = await jwtVerify(shared.json().access_token, jwks, {
+      issuer: ISSUER, audience: BILLING, typ: 'at+jwt'
+    })
     t.equal(payload.scope, 'invoices:read shared')
     t.equal(payload.sub, client.clientId)
     t.notOk('roles' in payload, 'client_credentials tokens carry no roles')
@@ -166,18 +194,26 @@ t.test('resource indicators (RFC 8707)', async (t) => {
   t.test('introspection reports the token\'s own aud', async (t) => {
     const client = await createServiceClient(app.db, { name: 'introspector' })
     const user = await registerUser(app)
-    const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: BILLING })
-    const result = await postForm(app, '/oauth/introspect', { token: response.json().accessToken }, basic(client.clientId, client.clientSecret))
+    const response = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: BILLING
+    })
+    const result = await postForm(
+      app, '/oauth/introspect', { token: response.json().accessToken }, basic(client.clientId, client.clientSecret)
+    )
     t.equal(result.statusCode, 200)
     t.match(result.json(), { active: true, aud: BILLING, sub: user.id, roles: [] })
   })
 
   t.test('registering an existing URI again updates what it names', async (t) => {
     const uri = `https://update.example.com/${suffix}`
-    t.same(await registerResource(app.db, { uri, scopes: 'a b', ttlSeconds: 120 }), { uri, scopes: ['a', 'b'], ttlSeconds: 120 })
+    t.same(await registerResource(app.db, { uri, scopes: 'a b', ttlSeconds: 120 }), {
+      uri, scopes: ['a', 'b'], ttlSeconds: 120
+    })
     t.same(await registerResource(app.db, { uri, scopes: 'c' }), { uri, scopes: ['c'], ttlSeconds: null })
     const user = await registerUser(app)
-    const response = await postJson(app, '/auth/login', { email: user.email, password: user.password, delivery: 'body', resource: uri })
+    const response = await postJson(app, '/auth/login', {
+      email: user.email, password: user.password, delivery: 'body', resource: uri
+    })
     t.equal(response.json().expiresIn, 900, 'the ttl was cleared by the update')
   })
 
@@ -192,7 +228,8 @@ t.test('resource indicators (RFC 8707)', async (t) => {
     ] as const) {
       await t.rejects(registerResource(app.db, input), { name: 'OperatorError', message }, JSON.stringify(input))
     }
-    const found = await app.db.selectFrom('resource_servers').select('uri').where('uri', '=', 'https://x.example/').execute()
+    const found = await app.db.selectFrom('resource_servers').select('uri')
+      .where('uri', '=', 'https://x.example/').execute()
     t.same(found, [], 'nothing was registered')
   })
 })

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importPKCS8, SignJWT, type JWK, type JWTHeaderParameters } from 'jose'
+import {
+  calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importPKCS8, SignJWT,
+  type JWK, type JWTHeaderParameters
+} from 'jose'
 import type { Test } from 'tap'
 import { createServiceClient } from '../../src/domain/clients/clients.js'
 import { signAccessToken } from '../../src/domain/tokens/access-token.js'
@@ -38,13 +41,19 @@ interface Attack {
 }
 
 /** An attacker's key pair, and (when openssl is available) a self-signed certificate for it. */
-async function attackerMaterial (t: Test): Promise<{ privateKey: CryptoKey, publicJwk: JWK, kid: string, x5c: string[], x5cIsCertificate: boolean }> {
+async function attackerMaterial (t: Test): Promise<{
+  privateKey: CryptoKey, publicJwk: JWK, kid: string, x5c: string[], x5cIsCertificate: boolean
+}> {
   let directory: string | undefined
   try {
     directory = mkdtempSync(join(tmpdir(), 'jwt-attacker-'))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(directory, 'key.pem'), '-out', join(directory, 'cert.pem'), '-subj', '/CN=attacker.test', '-days', '1'], { stdio: 'ignore' })
-    const privateKey = await importPKCS8(readFileSync(join(directory, 'key.pem'), 'utf8'), 'ES256', { extractable: true }) as CryptoKey
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(directory, 'key.pem'), '-out', join(directory, 'cert.pem'),
+      '-subj', '/CN=attacker.test', '-days', '1'
+    ], { stdio: 'ignore' })
+    const privateKeyPem = readFileSync(join(directory, 'key.pem'), 'utf8')
+    const privateKey = await importPKCS8(privateKeyPem, 'ES256', { extractable: true }) as CryptoKey
     const certificate = readFileSync(join(directory, 'cert.pem'), 'utf8')
     const der = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '')
     const publicJwk = createPublicKey(certificate).export({ format: 'jwk' }) as JWK
@@ -77,14 +86,23 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
   t.equal(signing.alg, 'ES256', 'the service signs with ES256 (the default)')
   const serviceKey = signing.key as CryptoKey
   const publishedJwk = app.keys.jwks().document.keys.find((key) => key.kid === signing.kid)!
-  const publishedPem = createPublicKey({ key: publishedJwk as unknown as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+  const publishedPem = createPublicKey({ key: publishedJwk as unknown as JsonWebKey, format: 'jwk' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString()
   const attacker = await attackerMaterial(t)
 
   const now = (): number => Math.floor(Date.now() / 1000)
   /** The claims of a token the service accepts: the RFC 9068 set of a first-party login. */
   const claims = (changes: Record<string, unknown> = {}): Record<string, unknown> => {
     const base: Record<string, unknown> = {
-      iss: config.ISSUER, aud: config.AUDIENCE, sub: user.id, sid: sessionId, client_id: config.FIRST_PARTY_CLIENT_ID, jti: randomUUID(), iat: now(), exp: now() + 600
+      iss: config.ISSUER,
+      aud: config.AUDIENCE,
+      sub: user.id,
+      sid: sessionId,
+      client_id: config.FIRST_PARTY_CLIENT_ID,
+      jti: randomUUID(),
+      iat: now(),
+      exp: now() + 600
     }
     for (const [name, value] of Object.entries(changes)) {
       if (value === undefined) Reflect.deleteProperty(base, name)
@@ -101,7 +119,12 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     return base as unknown as JWTHeaderParameters
   }
   /** jose's SignJWT with the protected header exactly as given. */
-  const sign = async (protectedHeader: JWTHeaderParameters, payload: Record<string, unknown>, key: CryptoKey, crit?: Record<string, boolean>): Promise<string> =>
+  const sign = async (
+    protectedHeader: JWTHeaderParameters,
+    payload: Record<string, unknown>,
+    key: CryptoKey,
+    crit?: Record<string, boolean>
+  ): Promise<string> =>
     await new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key, crit === undefined ? undefined : { crit })
   /** Hand-made JWS: any header and payload text, signed as ES256 (ECDSA P-256, IEEE P1363) by `key`. */
   const signRaw = async (headerText: string, payloadText: string, key: CryptoKey): Promise<string> => {
@@ -113,11 +136,17 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     const signingInput = `${b64url(JSON.stringify(header({ alg })))}.${b64url(JSON.stringify(claims()))}`
     return `${signingInput}.${createHmac(hash, secret).update(signingInput).digest('base64url')}`
   }
-  const unsigned = (alg: string, signature = ''): string => `${b64url(JSON.stringify(header({ alg })))}.${b64url(JSON.stringify(claims()))}.${signature}`
+  const unsigned = (alg: string, signature = ''): string =>
+    `${b64url(JSON.stringify(header({ alg })))}.${b64url(JSON.stringify(claims()))}.${signature}`
   const genuineSignature = genuine.split('.')[2]!
 
   const introspect = async (token: string): Promise<LightMyRequestResponse> =>
-    await app.inject({ method: 'POST', url: '/oauth/introspect', payload: new URLSearchParams({ token }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientBasic } })
+    await app.inject({
+      method: 'POST',
+      url: '/oauth/introspect',
+      payload: new URLSearchParams({ token }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientBasic }
+    })
 
   async function assertAccepted (t: Test, token: string, label: string): Promise<void> {
     const response = await me(app, token)
@@ -134,7 +163,10 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     t.notOk(response.body.includes(token.slice(-40)), 'the token is not echoed')
     const introspection = await introspect(token)
     if (introspectionMayRefuse && introspection.statusCode === 413) {
-      t.equal(introspection.json().error, 'invalid_request', 'introspection refuses the oversized request with invalid_request (never active)')
+      t.equal(
+        introspection.json().error, 'invalid_request',
+        'introspection refuses the oversized request with invalid_request (never active)'
+      )
       return
     }
     t.equal(introspection.statusCode, 200, `introspection answers 200 (${introspection.body.slice(0, 160)})`)
@@ -143,9 +175,18 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
 
   t.test('positive controls: what the attacks are variations of is accepted', async (t) => {
     await assertAccepted(t, genuine, 'the token from /auth/login')
-    await assertAccepted(t, await sign(header(), claims(), serviceKey), 'SignJWT with the service key, typ at+jwt and the full claim set')
-    await assertAccepted(t, await signRaw(JSON.stringify(header()), JSON.stringify(claims()), serviceKey), 'the hand-made ES256 JWS with the service key')
-    await assertAccepted(t, (await signAccessToken(app.services.wiring.accessTokens, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token, 'signAccessToken with the app\'s own deps')
+    await assertAccepted(
+      t, await sign(header(), claims(), serviceKey),
+      'SignJWT with the service key, typ at+jwt and the full claim set'
+    )
+    await assertAccepted(
+      t, await signRaw(JSON.stringify(header()), JSON.stringify(claims()), serviceKey),
+      'the hand-made ES256 JWS with the service key'
+    )
+    const ownToken = await signAccessToken(
+      app.services.wiring.accessTokens, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId }
+    )
+    await assertAccepted(t, ownToken.token, 'signAccessToken with the app\'s own deps')
   })
 
   const attacks: Attack[] = [
@@ -157,10 +198,22 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     { name: 'alg "" (empty)', forged: async () => unsigned('') },
 
     // algorithm confusion
-    { name: 'HS256 with the public key\'s SPKI PEM as the HMAC secret', forged: async () => hmac('sha256', 'HS256', publishedPem) },
-    { name: 'HS256 with the PEM minus its trailing newline', forged: async () => hmac('sha256', 'HS256', publishedPem.trimEnd()) },
-    { name: 'HS256 with the published JWK JSON as the HMAC secret', forged: async () => hmac('sha256', 'HS256', JSON.stringify(publishedJwk)) },
-    { name: 'HS256 with the whole JWKS document as the HMAC secret', forged: async () => hmac('sha256', 'HS256', JSON.stringify(app.keys.jwks().document)) },
+    {
+      name: 'HS256 with the public key\'s SPKI PEM as the HMAC secret',
+      forged: async () => hmac('sha256', 'HS256', publishedPem)
+    },
+    {
+      name: 'HS256 with the PEM minus its trailing newline',
+      forged: async () => hmac('sha256', 'HS256', publishedPem.trimEnd())
+    },
+    {
+      name: 'HS256 with the published JWK JSON as the HMAC secret',
+      forged: async () => hmac('sha256', 'HS256', JSON.stringify(publishedJwk))
+    },
+    {
+      name: 'HS256 with the whole JWKS document as the HMAC secret',
+      forged: async () => hmac('sha256', 'HS256', JSON.stringify(app.keys.jwks().document))
+    },
     { name: 'HS384 with the public key PEM', forged: async () => hmac('sha384', 'HS384', publishedPem) },
     { name: 'HS512 with the public key PEM', forged: async () => hmac('sha512', 'HS512', publishedPem) },
     {
@@ -168,22 +221,63 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
       forged: async () => await signRaw(JSON.stringify(header({ alg: 'RS256' })), JSON.stringify(claims()), serviceKey),
       control: async () => await signRaw(JSON.stringify(header()), JSON.stringify(claims()), serviceKey)
     },
-    { name: 'a PS256 header on a genuine ES256 signature', forged: async () => await signRaw(JSON.stringify(header({ alg: 'PS256' })), JSON.stringify(claims()), serviceKey) },
-    { name: 'an ES384 header on a genuine ES256 signature', forged: async () => await signRaw(JSON.stringify(header({ alg: 'ES384' })), JSON.stringify(claims()), serviceKey) },
-    { name: 'an EdDSA header on a genuine ES256 signature', forged: async () => await signRaw(JSON.stringify(header({ alg: 'EdDSA' })), JSON.stringify(claims()), serviceKey) },
+    {
+      name: 'a PS256 header on a genuine ES256 signature',
+      forged: async () => await signRaw(JSON.stringify(header({ alg: 'PS256' })), JSON.stringify(claims()), serviceKey)
+    },
+    {
+      name: 'an ES384 header on a genuine ES256 signature',
+      forged: async () => await signRaw(JSON.stringify(header({ alg: 'ES384' })), JSON.stringify(claims()), serviceKey)
+    },
+    {
+      name: 'an EdDSA header on a genuine ES256 signature',
+      forged: async () => await signRaw(JSON.stringify(header({ alg: 'EdDSA' })), JSON.stringify(claims()), serviceKey)
+    },
 
     // kid injection, all genuinely signed by the service key: only the kid is wrong
-    { name: 'kid with path traversal', forged: async () => await sign(header({ kid: '../../../../../../dev/null' }), claims(), serviceKey), control: async () => await sign(header(), claims(), serviceKey) },
-    { name: 'kid with path traversal to the key directory', forged: async () => await sign(header({ kid: `../keys/${signing.kid}` }), claims(), serviceKey) },
-    { name: 'kid with SQL (tautology)', forged: async () => await sign(header({ kid: "' OR '1'='1" }), claims(), serviceKey) },
-    { name: 'kid with SQL (UNION)', forged: async () => await sign(header({ kid: "x' UNION SELECT public_jwk FROM signing_keys --" }), claims(), serviceKey) },
-    { name: 'kid with SQL (stacked DROP)', forged: async () => await sign(header({ kid: "x'; DROP TABLE signing_keys; --" }), claims(), serviceKey) },
-    { name: 'kid = the real kid + NUL', forged: async () => await sign(header({ kid: `${signing.kid}\u0000` }), claims(), serviceKey) },
-    { name: 'kid = the real kid upper-cased', forged: async () => await sign(header({ kid: signing.kid.toUpperCase() === signing.kid ? `${signing.kid}X` : signing.kid.toUpperCase() }), claims(), serviceKey) },
-    { name: 'a very long kid (2,000 characters, the token still under 4 KiB)', forged: async () => await sign(header({ kid: 'k'.repeat(2000) }), claims(), serviceKey) },
+    {
+      name: 'kid with path traversal',
+      forged: async () => await sign(header({ kid: '../../../../../../dev/null' }), claims(), serviceKey),
+      control: async () => await sign(header(), claims(), serviceKey)
+    },
+    {
+      name: 'kid with path traversal to the key directory',
+      forged: async () => await sign(header({ kid: `../keys/${signing.kid}` }), claims(), serviceKey)
+    },
+    {
+      name: 'kid with SQL (tautology)',
+      forged: async () => await sign(header({ kid: "' OR '1'='1" }), claims(), serviceKey)
+    },
+    {
+      name: 'kid with SQL (UNION)',
+      forged: async () =>
+        await sign(header({ kid: "x' UNION SELECT public_jwk FROM signing_keys --" }), claims(), serviceKey)
+    },
+    {
+      name: 'kid with SQL (stacked DROP)',
+      forged: async () => await sign(header({ kid: "x'; DROP TABLE signing_keys; --" }), claims(), serviceKey)
+    },
+    {
+      name: 'kid = the real kid + NUL',
+      forged: async () => await sign(header({ kid: `${signing.kid}\u0000` }), claims(), serviceKey)
+    },
+    {
+      name: 'kid = the real kid upper-cased',
+      forged: async () => {
+        const upper = signing.kid.toUpperCase()
+        return await sign(header({ kid: upper === signing.kid ? `${signing.kid}X` : upper }), claims(), serviceKey)
+      }
+    },
+    {
+      name: 'a very long kid (2,000 characters, the token still under 4 KiB)',
+      forged: async () => await sign(header({ kid: 'k'.repeat(2000) }), claims(), serviceKey)
+    },
     { name: 'kid null', forged: async () => await sign(header({ kid: null }), claims(), serviceKey) },
     { name: 'kid a number', forged: async () => await sign(header({ kid: 12345 }), claims(), serviceKey) },
-    { name: 'kid an array holding the real kid', forged: async () => await sign(header({ kid: [signing.kid] }), claims(), serviceKey) },
+    {
+      name: 'kid an array holding the real kid',
+      forged: async () => await sign(header({ kid: [signing.kid] }), claims(), serviceKey)
+    },
     { name: 'kid an object', forged: async () => await sign(header({ kid: { $ne: null } }), claims(), serviceKey) },
     { name: 'kid empty', forged: async () => await sign(header({ kid: '' }), claims(), serviceKey) },
     { name: 'no kid at all', forged: async () => await sign(header({ kid: undefined }), claims(), serviceKey) },
@@ -191,20 +285,27 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     // key material named or carried by the token, signed by the attacker
     {
       name: 'jku pointing to the attacker\'s JWKS, attacker kid, attacker-signed',
-      forged: async () => await sign(header({ kid: attacker.kid, jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), attacker.privateKey)
+      forged: async () => await sign(
+        header({ kid: attacker.kid, jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), attacker.privateKey
+      )
     },
     {
       name: 'jku pointing to the attacker\'s JWKS, the real kid, attacker-signed',
-      forged: async () => await sign(header({ jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), attacker.privateKey),
-      control: async () => await sign(header({ jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), serviceKey)
+      forged: async () =>
+        await sign(header({ jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), attacker.privateKey),
+      control: async () =>
+        await sign(header({ jku: 'https://attacker.test/.well-known/jwks.json' }), claims(), serviceKey)
     },
     {
       name: 'jku pointing to the service\'s own JWKS URL, attacker-signed',
-      forged: async () => await sign(header({ kid: attacker.kid, jku: `${config.ISSUER}/.well-known/jwks.json` }), claims(), attacker.privateKey)
+      forged: async () => await sign(
+        header({ kid: attacker.kid, jku: `${config.ISSUER}/.well-known/jwks.json` }), claims(), attacker.privateKey
+      )
     },
     {
       name: 'x5u pointing to the attacker\'s certificate, attacker-signed',
-      forged: async () => await sign(header({ kid: attacker.kid, x5u: 'https://attacker.test/cert.pem' }), claims(), attacker.privateKey),
+      forged: async () =>
+        await sign(header({ kid: attacker.kid, x5u: 'https://attacker.test/cert.pem' }), claims(), attacker.privateKey),
       control: async () => await sign(header({ x5u: 'https://attacker.test/cert.pem' }), claims(), serviceKey)
     },
     {
@@ -222,22 +323,37 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     },
     {
       name: 'an embedded jwk with the real kid, attacker-signed',
-      forged: async () => await sign(header({ jwk: { ...attacker.publicJwk, kid: signing.kid } }), claims(), attacker.privateKey),
-      control: async () => await sign(header({ jwk: { ...attacker.publicJwk, kid: signing.kid } }), claims(), serviceKey)
+      forged: async () =>
+        await sign(header({ jwk: { ...attacker.publicJwk, kid: signing.kid } }), claims(), attacker.privateKey),
+      control: async () =>
+        await sign(header({ jwk: { ...attacker.publicJwk, kid: signing.kid } }), claims(), serviceKey)
     },
-    { name: 'the real kid, attacker-signed, no extra headers', forged: async () => await sign(header(), claims(), attacker.privateKey) },
+    {
+      name: 'the real kid, attacker-signed, no extra headers',
+      forged: async () => await sign(header(), claims(), attacker.privateKey)
+    },
 
     // typ confusion, genuinely signed
-    { name: 'typ "JWT"', forged: async () => await sign(header({ typ: 'JWT' }), claims(), serviceKey), control: async () => await sign(header({ typ: 'at+jwt' }), claims(), serviceKey) },
+    {
+      name: 'typ "JWT"',
+      forged: async () => await sign(header({ typ: 'JWT' }), claims(), serviceKey),
+      control: async () => await sign(header({ typ: 'at+jwt' }), claims(), serviceKey)
+    },
     { name: 'typ missing', forged: async () => await sign(header({ typ: undefined }), claims(), serviceKey) },
     { name: 'typ "rt+jwt"', forged: async () => await sign(header({ typ: 'rt+jwt' }), claims(), serviceKey) },
-    { name: 'typ "application/jwt"', forged: async () => await sign(header({ typ: 'application/jwt' }), claims(), serviceKey) },
+    {
+      name: 'typ "application/jwt"',
+      forged: async () => await sign(header({ typ: 'application/jwt' }), claims(), serviceKey)
+    },
     { name: 'typ "dpop+jwt"', forged: async () => await sign(header({ typ: 'dpop+jwt' }), claims(), serviceKey) },
 
     // crit
     {
       name: 'a crit header naming an unknown extension',
-      forged: async () => await sign(header({ crit: ['urn:example:unknown'], 'urn:example:unknown': true }), claims(), serviceKey, { 'urn:example:unknown': true }),
+      forged: async () => await sign(
+        header({ crit: ['urn:example:unknown'], 'urn:example:unknown': true }), claims(), serviceKey,
+        { 'urn:example:unknown': true }
+      ),
       control: async () => await sign(header({ 'urn:example:unknown': true }), claims(), serviceKey)
     },
     {
@@ -245,7 +361,9 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
       forged: async () => {
         const protectedHeader = b64url(JSON.stringify(header({ b64: false, crit: ['b64'] })))
         const payload = JSON.stringify(claims())
-        const signature = await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, serviceKey, Buffer.from(`${protectedHeader}.${payload}`))
+        const signature = await webcrypto.subtle.sign(
+          { name: 'ECDSA', hash: 'SHA-256' }, serviceKey, Buffer.from(`${protectedHeader}.${payload}`)
+        )
         return `${protectedHeader}.${b64url(payload)}.${b64url(new Uint8Array(signature))}`
       }
     },
@@ -269,39 +387,75 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
 
     // claims, genuinely signed
     { name: 'no exp', forged: async () => await sign(header(), claims({ exp: undefined }), serviceKey) },
-    { name: 'exp a string', forged: async () => await sign(header(), claims({ exp: String(now() + 600) }), serviceKey) },
-    { name: 'nbf an hour in the future', forged: async () => await sign(header(), claims({ nbf: now() + 3600 }), serviceKey), control: async () => await sign(header(), claims({ nbf: now() - 1 }), serviceKey) },
-    { name: 'expired an hour ago', forged: async () => await sign(header(), claims({ iat: now() - 7200, exp: now() - 3600 }), serviceKey) },
+    {
+      name: 'exp a string',
+      forged: async () => await sign(header(), claims({ exp: String(now() + 600) }), serviceKey)
+    },
+    {
+      name: 'nbf an hour in the future',
+      forged: async () => await sign(header(), claims({ nbf: now() + 3600 }), serviceKey),
+      control: async () => await sign(header(), claims({ nbf: now() - 1 }), serviceKey)
+    },
+    {
+      name: 'expired an hour ago',
+      forged: async () => await sign(header(), claims({ iat: now() - 7200, exp: now() - 3600 }), serviceKey)
+    },
     { name: 'no iat', forged: async () => await sign(header(), claims({ iat: undefined }), serviceKey) },
     { name: 'no jti', forged: async () => await sign(header(), claims({ jti: undefined }), serviceKey) },
     { name: 'no sub', forged: async () => await sign(header(), claims({ sub: undefined }), serviceKey) },
     { name: 'no client_id', forged: async () => await sign(header(), claims({ client_id: undefined }), serviceKey) },
     { name: 'client_id a number', forged: async () => await sign(header(), claims({ client_id: 42 }), serviceKey) },
     { name: 'sid a number', forged: async () => await sign(header(), claims({ sid: 42 }), serviceKey) },
-    { name: 'sid of no session', forged: async () => await sign(header(), claims({ sid: '00000000-0000-7000-8000-000000000000' }), serviceKey) },
+    {
+      name: 'sid of no session',
+      forged: async () => await sign(header(), claims({ sid: '00000000-0000-7000-8000-000000000000' }), serviceKey)
+    },
     { name: 'no iss', forged: async () => await sign(header(), claims({ iss: undefined }), serviceKey) },
     { name: 'no aud', forged: async () => await sign(header(), claims({ aud: undefined }), serviceKey) },
-    { name: 'aud an array without this audience', forged: async () => await sign(header(), claims({ aud: ['http://other.test', `${config.AUDIENCE}/`] }), serviceKey) },
-    { name: 'the payload a JSON array', forged: async () => await signRaw(JSON.stringify(header()), JSON.stringify([claims()]), serviceKey) },
-    { name: 'the payload not JSON', forged: async () => await signRaw(JSON.stringify(header()), 'not json', serviceKey) },
+    {
+      name: 'aud an array without this audience',
+      forged: async () =>
+        await sign(header(), claims({ aud: ['http://other.test', `${config.AUDIENCE}/`] }), serviceKey)
+    },
+    {
+      name: 'the payload a JSON array',
+      forged: async () => await signRaw(JSON.stringify(header()), JSON.stringify([claims()]), serviceKey)
+    },
+    {
+      name: 'the payload not JSON',
+      forged: async () => await signRaw(JSON.stringify(header()), 'not json', serviceKey)
+    },
     {
       name: 'signed by the service for another audience (signAccessToken)',
-      forged: async () => (await signAccessToken({ ...app.services.wiring.accessTokens, audience: 'http://other.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token,
-      control: async () => (await signAccessToken(app.services.wiring.accessTokens, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
+      forged: async () => (await signAccessToken(
+        { ...app.services.wiring.accessTokens, audience: 'http://other.test' },
+        { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId }
+      )).token,
+      control: async () => (await signAccessToken(
+        app.services.wiring.accessTokens,
+        { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId }
+      )).token
     },
     {
       name: 'signed by the service for another issuer (signAccessToken)',
-      forged: async () => (await signAccessToken({ ...app.services.wiring.accessTokens, issuer: 'http://other-issuer.test' }, { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId })).token
+      forged: async () => (await signAccessToken(
+        { ...app.services.wiring.accessTokens, issuer: 'http://other-issuer.test' },
+        { sub: user.id, clientId: config.FIRST_PARTY_CLIENT_ID, sid: sessionId }
+      )).token
     },
 
     // shape
     { name: 'a genuine token with a fourth segment', forged: async () => `${genuine}.AAAA` },
-    { name: 'a five-part (JWE-shaped) token', forged: async () => `${genuine.split('.')[0]!}..${genuine.split('.')[1]!}.AAAA.${genuineSignature}` },
+    {
+      name: 'a five-part (JWE-shaped) token',
+      forged: async () => `${genuine.split('.')[0]!}..${genuine.split('.')[1]!}.AAAA.${genuineSignature}`
+    },
     { name: 'the genuine token with its signature truncated', forged: async () => genuine.slice(0, -4) },
     {
       name: 'the genuine token with one signature character changed',
       forged: async () => {
-        const flipped = `${genuineSignature.slice(0, 10)}${genuineSignature[10] === 'A' ? 'B' : 'A'}${genuineSignature.slice(11)}`
+        const replacement = genuineSignature[10] === 'A' ? 'B' : 'A'
+        const flipped = `${genuineSignature.slice(0, 10)}${replacement}${genuineSignature.slice(11)}`
         return `${genuine.split('.').slice(0, 2).join('.')}.${flipped}`
       }
     }
@@ -314,7 +468,8 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
     })
   }
 
-  t.test('duplicate claims signed by the service key: the lexically last member wins (RFC 7519 §4), deterministically', async (t) => {
+  t.test('duplicate claims signed by the service key: ' +
+    'the lexically last member wins (RFC 7519 §4), deterministically', async (t) => {
     // Not an attack (only the service holds the key); this records how a duplicate is read.
     const payload = JSON.stringify(claims()).replace(/^\{/, `{"sub":${JSON.stringify(otherUser.id)},`)
     const token = await signRaw(JSON.stringify(header()), payload, serviceKey)
@@ -341,7 +496,10 @@ t.test('JWT attacks on GET /auth/me and POST /oauth/introspect', async (t) => {
 
   t.test('the kid injections changed nothing in the key store', async (t) => {
     const keys = await app.db.selectFrom('signing_keys').select(['kid', 'state']).execute()
-    t.ok(keys.some((key) => key.kid === signing.kid && key.state === 'current'), 'the current key is still there and current')
+    t.ok(
+      keys.some((key) => key.kid === signing.kid && key.state === 'current'),
+      'the current key is still there and current'
+    )
     t.equal(app.keys.signingKey().kid, signing.kid, 'the app still signs with the same key')
     await assertAccepted(t, genuine, 'the genuine token after all the attacks')
   })

@@ -25,7 +25,11 @@ interface Secret { kind: string, value: string }
 t.test('no secret reaches the logs, even at trace level', async (t) => {
   const lines: string[] = []
   const config = testConfig({ LOG_LEVEL: 'trace', RATE_LIMIT_ENABLED: false })
-  const logger = { ...(loggerOptions(config.LOG_LEVEL) as LoggerOptions), level: 'trace', stream: { write: (line: string) => { lines.push(line) } } } as LoggerOptions
+  const logger = {
+    ...(loggerOptions(config.LOG_LEVEL) as LoggerOptions),
+    level: 'trace',
+    stream: { write: (line: string) => { lines.push(line) } }
+  } as LoggerOptions
   const database = await openTestDatabase(t)
   const app: FastifyInstance = await buildApp({ config, database, logger })
   t.teardown(async () => { await app.close() })
@@ -37,7 +41,9 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
     secrets.push({ kind, value })
     // A JWT's signature alone is as good as a leak of the whole token.
     const signature = value.split('.')[2]
-    if (signature !== undefined && signature.length >= 16) secrets.push({ kind: `${kind} (signature part)`, value: signature })
+    if (signature !== undefined && signature.length >= 16) {
+      secrets.push({ kind: `${kind} (signature part)`, value: signature })
+    }
     return value
   }
   const cookieOf = (response: LightMyRequestResponse): string => {
@@ -46,7 +52,9 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
     return keep('refresh token (cookie value)', cookie.value)
   }
   const ok = (response: LightMyRequestResponse, status: number, what: string): LightMyRequestResponse => {
-    if (response.statusCode !== status) throw new Error(`${what}: expected ${status}, got ${response.statusCode} ${response.body}`)
+    if (response.statusCode !== status) {
+      throw new Error(`${what}: expected ${status}, got ${response.statusCode} ${response.body}`)
+    }
     return response
   }
 
@@ -67,7 +75,9 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
   keep('access token', bodyLogin.json().accessToken)
   const bodyRefreshToken = keep('refresh token', bodyLogin.json().refreshToken)
 
-  const cookieRefresh = ok(await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: `refresh_token=${firstCookie}`, origin: config.ISSUER } }), 200, 'refresh (cookie)')
+  const cookieRefresh = ok(await app.inject({
+    method: 'POST', url: '/auth/refresh', headers: { cookie: `refresh_token=${firstCookie}`, origin: config.ISSUER }
+  }), 200, 'refresh (cookie)')
   keep('access token', cookieRefresh.json().accessToken)
   cookieOf(cookieRefresh)
 
@@ -78,31 +88,71 @@ t.test('no secret reaches the logs, even at trace level', async (t) => {
 
   ok(await app.inject({ method: 'GET', url: '/auth/me', headers: authorized }), 200, '/auth/me')
   ok(await app.inject({ method: 'GET', url: '/auth/sessions', headers: authorized }), 200, '/auth/sessions')
-  ok(await postJson(app, '/auth/password', { currentPassword: password, newPassword }, authorized), 204, 'password change')
+  ok(
+    await postJson(app, '/auth/password', { currentPassword: password, newPassword }, authorized),
+    204, 'password change'
+  )
   ok(await postJson(app, '/auth/logout', { refreshToken: latestRefreshToken }), 204, 'logout')
 
   const client = await createServiceClient(app.db, { name: 'log-test', scope: 'read' })
   keep('client secret', client.clientSecret)
-  const basic = keep('HTTP Basic credentials', Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64'))
+  const basic = keep(
+    'HTTP Basic credentials', Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')
+  )
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
-  const basicToken = ok(await app.inject({ method: 'POST', url: '/oauth/token', payload: 'grant_type=client_credentials', headers: { ...form, authorization: `Basic ${basic}` } }), 200, 'client_credentials (Basic)')
+  const basicToken = ok(await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: 'grant_type=client_credentials',
+    headers: { ...form, authorization: `Basic ${basic}` }
+  }), 200, 'client_credentials (Basic)')
   const clientToken = keep('access token (client_credentials)', basicToken.json().access_token)
-  const bodyToken = ok(await app.inject({ method: 'POST', url: '/oauth/token', payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }).toString(), headers: form }), 200, 'client_credentials (body)')
+  const bodyToken = ok(await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: new URLSearchParams({
+      grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret
+    }).toString(),
+    headers: form
+  }), 200, 'client_credentials (body)')
   keep('access token (client_credentials)', bodyToken.json().access_token)
-  ok(await app.inject({ method: 'POST', url: '/oauth/introspect', payload: new URLSearchParams({ token: clientToken }).toString(), headers: { ...form, authorization: `Basic ${basic}` } }), 200, 'introspection')
-  ok(await app.inject({ method: 'POST', url: '/oauth/revoke', payload: new URLSearchParams({ token: latestRefreshToken }).toString(), headers: form }), 200, 'revocation')
+  ok(await app.inject({
+    method: 'POST',
+    url: '/oauth/introspect',
+    payload: new URLSearchParams({ token: clientToken }).toString(),
+    headers: { ...form, authorization: `Basic ${basic}` }
+  }), 200, 'introspection')
+  ok(await app.inject({
+    method: 'POST',
+    url: '/oauth/revoke',
+    payload: new URLSearchParams({ token: latestRefreshToken }).toString(),
+    headers: form
+  }), 200, 'revocation')
 
   // Failures: a wrong password, malformed JSON around a password, an unexpected 5xx path.
   ok(await postJson(app, '/auth/login', { email, password: wrongPassword }), 401, 'failed login')
-  await app.inject({ method: 'POST', url: '/auth/login', payload: `{"email":"${email}","password":"${failingPassword}"`, headers: { 'content-type': 'application/json' } })
+  await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: `{"email":"${email}","password":"${failingPassword}"`,
+    headers: { 'content-type': 'application/json' }
+  })
   await postJson(app, '/auth/login', { email: 'nul\u0000@example.com', password: failingPassword })
   await postJson(app, '/auth/refresh', { refreshToken: bodyRefreshToken }, { cookie: `refresh_token=${firstCookie}` })
 
   // Tokens where they must never be sent: the service refuses them, but must not log them either.
   const queryToken = keep('access token (sent in a query string)', bodyToken.json().access_token)
   ok(await app.inject({ method: 'GET', url: `/no-such-route?access_token=${queryToken}` }), 404, 'unknown route')
-  ok(await app.inject({ method: 'GET', url: `/auth/me?access_token=${queryToken}` }), 401, '/auth/me with a query token')
-  await app.inject({ method: 'POST', url: `/oauth/token?client_secret=${client.clientSecret}&refresh_token=${latestRefreshToken}`, payload: 'grant_type=client_credentials', headers: form })
+  ok(
+    await app.inject({ method: 'GET', url: `/auth/me?access_token=${queryToken}` }),
+    401, '/auth/me with a query token'
+  )
+  await app.inject({
+    method: 'POST',
+    url: `/oauth/token?client_secret=${client.clientSecret}&refresh_token=${latestRefreshToken}`,
+    payload: 'grant_type=client_credentials',
+    headers: form
+  })
 
   // --- the verdict ------------------------------------------------------------------------------
   t.ok(lines.length > 20, `the logger captured ${lines.length} lines`)

@@ -10,8 +10,8 @@ import { freePort, KIT_AUDIENCE } from './verifier-helpers.js'
  * The guarantee, end to end across processes: the token service runs in one process (its real
  * server entry point), a consumer using the verifier kit in another. For every revocation path,
  * once the revoking request has returned, the consumer rejects the session's access token with
- * token_revoked within 2 seconds — over REVOCATION_TRIALS (default 20) trials per path. A valid token keeps verifying all
- * along, and the consumer sends the service no request per verification.
+ * token_revoked within 2 seconds — over REVOCATION_TRIALS (default 20) trials per path. A valid
+ * token keeps verifying all along, and the consumer sends the service no request per verification.
  */
 
 const TRIALS = Number(process.env.REVOCATION_TRIALS ?? 20)
@@ -51,7 +51,9 @@ function stopOnTeardown (child: ChildProcess): void {
   })
 }
 
-const serviceProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
+const serviceProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe']
+})
 let serviceErrors = ''
 serviceProcess.stderr!.on('data', (chunk: Buffer) => { serviceErrors += chunk.toString() })
 stopOnTeardown(serviceProcess)
@@ -71,18 +73,28 @@ await waitForService()
 // ---- the consumer process ------------------------------------------------------------------
 
 interface Rejected { op: 'rejected', id: string, code: string, at: number }
-interface Stats { op: 'stats', verifications: number, controlFailures: number, fetchesAfterReady: number, staleness: number }
+interface Stats {
+  op: 'stats', verifications: number, controlFailures: number, fetchesAfterReady: number, staleness: number
+}
 
 const consumer = fork(join(ROOT, 'test/verifier/fixtures/consumer-process.ts'), {
-  cwd: ROOT, execArgv: ['--import', 'tsx'], env: { ...process.env, ISSUER: base, AUDIENCE: KIT_AUDIENCE }, stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  cwd: ROOT,
+  execArgv: ['--import', 'tsx'],
+  env: { ...process.env, ISSUER: base, AUDIENCE: KIT_AUDIENCE },
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc']
 })
 stopOnTeardown(consumer)
 const listeners = new Set<(message: { op: string, id?: string }) => void>()
 consumer.on('message', (message: { op: string }) => { for (const listener of listeners) listener(message) })
 
-async function nextMessage<T> (match: (message: { op: string, id?: string }) => boolean, ms: number, what: string): Promise<T> {
+async function nextMessage<T> (
+  match: (message: { op: string, id?: string }) => boolean, ms: number, what: string
+): Promise<T> {
   return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { listeners.delete(listener); reject(new Error(`${what}: no answer within ${ms} ms`)) }, ms)
+    const timer = setTimeout(() => {
+      listeners.delete(listener)
+      reject(new Error(`${what}: no answer within ${ms} ms`))
+    }, ms)
     const listener = (message: { op: string, id?: string }): void => {
       if (!match(message)) return
       clearTimeout(timer)
@@ -98,11 +110,16 @@ await nextMessage((m) => m.op === 'ready', 30_000, 'consumer ready')
 
 interface Session { email: string, password: string, accessToken: string, refreshToken: string, sessionId: string }
 
-async function call (method: string, path: string, options: { json?: unknown, form?: Record<string, string>, token?: string } = {}): Promise<Response> {
+async function call (
+  method: string, path: string, options: { json?: unknown, form?: Record<string, string>, token?: string } = {}
+): Promise<Response> {
   const headers: Record<string, string> = {}
   let body: string | undefined
   if (options.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(options.json) }
-  if (options.form !== undefined) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(options.form).toString() }
+  if (options.form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    body = new URLSearchParams(options.form).toString()
+  }
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
   return await fetch(`${base}${path}`, { method, headers, body })
 }
@@ -129,36 +146,63 @@ interface Trial { watch: string, revoke: () => Promise<unknown> }
 const PATHS: Record<string, () => Promise<Trial>> = {
   'logout with the refresh token': async () => {
     const s = await login(await newUser())
-    return { watch: s.accessToken, revoke: async () => await expect(call('POST', '/auth/logout', { json: { refreshToken: s.refreshToken } }), 204, 'logout') }
+    return {
+      watch: s.accessToken,
+      revoke: async () =>
+        await expect(call('POST', '/auth/logout', { json: { refreshToken: s.refreshToken } }), 204, 'logout')
+    }
   },
   'logout with the access token': async () => {
     const s = await login(await newUser())
-    return { watch: s.accessToken, revoke: async () => await expect(call('POST', '/auth/logout', { token: s.accessToken }), 204, 'logout') }
+    return {
+      watch: s.accessToken,
+      revoke: async () => await expect(call('POST', '/auth/logout', { token: s.accessToken }), 204, 'logout')
+    }
   },
   'logout-all': async () => {
     const user = await newUser()
     const [caller, other] = [await login(user), await login(user)]
-    return { watch: other.accessToken, revoke: async () => await expect(call('POST', '/auth/logout-all', { token: caller.accessToken }), 204, 'logout-all') }
+    return {
+      watch: other.accessToken,
+      revoke: async () =>
+        await expect(call('POST', '/auth/logout-all', { token: caller.accessToken }), 204, 'logout-all')
+    }
   },
   'password change': async () => {
     const user = await newUser()
     const [caller, other] = [await login(user), await login(user)]
     const json = { currentPassword: user.password, newPassword: 'another long passphrase 1234' }
-    return { watch: other.accessToken, revoke: async () => await expect(call('POST', '/auth/password', { json, token: caller.accessToken }), 204, 'password') }
+    return {
+      watch: other.accessToken,
+      revoke: async () =>
+        await expect(call('POST', '/auth/password', { json, token: caller.accessToken }), 204, 'password')
+    }
   },
   'DELETE /auth/sessions/:id': async () => {
     const user = await newUser()
     const [caller, other] = [await login(user), await login(user)]
-    return { watch: other.accessToken, revoke: async () => await expect(call('DELETE', `/auth/sessions/${other.sessionId}`, { token: caller.accessToken }), 204, 'delete') }
+    return {
+      watch: other.accessToken,
+      revoke: async () =>
+        await expect(call('DELETE', `/auth/sessions/${other.sessionId}`, { token: caller.accessToken }), 204, 'delete')
+    }
   },
   '/oauth/revoke': async () => {
     const s = await login(await newUser())
-    return { watch: s.accessToken, revoke: async () => await expect(call('POST', '/oauth/revoke', { form: { token: s.refreshToken } }), 200, 'revoke') }
+    return {
+      watch: s.accessToken,
+      revoke: async () =>
+        await expect(call('POST', '/oauth/revoke', { form: { token: s.refreshToken } }), 200, 'revoke')
+    }
   },
   'refresh-token reuse detection': async () => {
     const s = await login(await newUser())
     await expect(call('POST', '/auth/refresh', { json: { refreshToken: s.refreshToken } }), 200, 'rotation')
-    return { watch: s.accessToken, revoke: async () => await expect(call('POST', '/auth/refresh', { json: { refreshToken: s.refreshToken } }), 401, 'reuse') }
+    return {
+      watch: s.accessToken,
+      revoke: async () =>
+        await expect(call('POST', '/auth/refresh', { json: { refreshToken: s.refreshToken } }), 401, 'reuse')
+    }
   },
   'MAX_SESSIONS_PER_USER eviction': async () => {
     const user = await newUser()
@@ -186,7 +230,8 @@ async function runTrial (path: string): Promise<number> {
   return Math.max(0, at - returnedAt)
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
 async function feedRequests (): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text()
