@@ -99,8 +99,11 @@ t.test('the server process exits 1 with one clear line when production config is
     timeout: 60_000
   })
   t.equal(result.status, 1)
-  const lines = result.stderr.trim().split('\n').filter((line) => !line.includes('ExperimentalWarning') && !line.includes('--trace-warnings'))
-  t.same(lines, ['token-service: missing required configuration for NODE_ENV=production: DATABASE_URL, KEY_ENCRYPTION_SECRET'])
+  const lines = result.stderr.trim().split('\n')
+    .filter((line) => !line.includes('ExperimentalWarning') && !line.includes('--trace-warnings'))
+  t.same(lines, [
+    'token-service: missing required configuration for NODE_ENV=production: DATABASE_URL, KEY_ENCRYPTION_SECRET'
+  ])
 })
 
 t.test('an unknown NODE_ENV refuses to start with one line (no silent development mode)', async (t) => {

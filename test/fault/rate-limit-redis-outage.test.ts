@@ -52,7 +52,8 @@ async function eventually (check: () => Promise<boolean> | boolean, withinMs: nu
   return await check()
 }
 
-t.test('Redis unreachable from the start: limits still bite, counted in process, and the state is visible', async (t) => {
+t.test('Redis unreachable from the start: limits still bite, counted in process, and the state is ' +
+  'visible', async (t) => {
   // Port 1: nothing listens, every connection attempt is refused.
   const app = await buildTestApp(t, { ...limits, REDIS_URL: 'redis://127.0.0.1:1' }, { database })
   const statuses = await loginStatuses([app], '198.51.100.10')
@@ -74,12 +75,14 @@ t.test('without REDIS_URL the in-process store is the design, not a degradation'
 
 const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0
 
-t.test('Redis goes away and comes back: fallback, then shared counters again', { skip: haveRedisServer ? false : 'redis-server is not installed' }, async (t) => {
+const needsRedisServer = { skip: haveRedisServer ? false : 'redis-server is not installed' }
+t.test('Redis goes away and comes back: fallback, then shared counters again', needsRedisServer, async (t) => {
   const port = await freePort()
   let server = await startRedis(port)
   t.teardown(() => { server.kill('SIGKILL') })
   const url = `redis://127.0.0.1:${port}`
-  const [a, b] = [await buildTestApp(t, { ...limits, REDIS_URL: url }, { database }), await buildTestApp(t, { ...limits, REDIS_URL: url }, { database })]
+  const a = await buildTestApp(t, { ...limits, REDIS_URL: url }, { database })
+  const b = await buildTestApp(t, { ...limits, REDIS_URL: url }, { database })
 
   t.same((await readiness(a)).body, { status: 'ok', rateLimitStore: 'redis' })
   t.equal(await degradedGauge(a), 0)
@@ -102,7 +105,8 @@ t.test('Redis goes away and comes back: fallback, then shared counters again', {
 
 /** A throwaway redis-server (no persistence) on `port`, once it accepts connections. */
 async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  const child = spawn('redis-server', args, { stdio: 'ignore' })
   const accepting = await eventually(async () => await new Promise<boolean>((resolve) => {
     const socket = new Socket()
     socket.once('connect', () => { socket.destroy(); resolve(true) })

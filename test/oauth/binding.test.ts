@@ -6,6 +6,9 @@ import { createTestClock } from '../support/test-clock.js'
 import { assertOAuthError, basic, postForm } from './oauth-helpers.js'
 import { login, loginForTokens, refreshCookieOf, refreshWithCookie, registerUser } from '../support/auth-steps.js'
 
+const refreshGrant = (refreshToken: string): Record<string, string> =>
+  ({ grant_type: 'refresh_token', refresh_token: refreshToken })
+
 t.test('/oauth/token refresh: a token belongs to its session\'s client and delivery', async (t) => {
   const database = await openTestDatabase(t)
   const clock = createTestClock()
@@ -16,26 +19,27 @@ t.test('/oauth/token refresh: a token belongs to its session\'s client and deliv
 
   t.test('another authenticated client gets invalid_grant, and the token is not spent', async (t) => {
     const tokens = await loginForTokens(app, await registerUser(app))
-    const refused = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken },
+    const refused = await postForm(app, '/oauth/token', refreshGrant(tokens.refreshToken),
       basic(service.clientId, service.clientSecret))
     assertOAuthError(t, refused, 400, 'invalid_grant')
     t.equal(await spentAt(tokens.refreshToken), null, 'not spent')
-    const session = await database.db.selectFrom('sessions').select('revoked_at').where('id', '=', tokens.sessionId).executeTakeFirstOrThrow()
+    const session = await database.db.selectFrom('sessions').select('revoked_at')
+      .where('id', '=', tokens.sessionId).executeTakeFirstOrThrow()
     t.equal(session.revoked_at, null, 'and the session lives on')
-    const owner = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
+    const owner = await postForm(app, '/oauth/token', refreshGrant(tokens.refreshToken))
     t.equal(owner.statusCode, 200, 'the session\'s own client still refreshes with it')
   })
 
   t.test('another client presenting a spent token does not revoke the session (it learns nothing)', async (t) => {
     const tokens = await loginForTokens(app, await registerUser(app))
-    const next = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
+    const next = await postForm(app, '/oauth/token', refreshGrant(tokens.refreshToken))
     t.equal(next.statusCode, 200)
     // An hour later the spent token is far outside the grace window.
     clock.advance(3600)
-    const refused = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refreshToken },
+    const refused = await postForm(app, '/oauth/token', refreshGrant(tokens.refreshToken),
       basic(service.clientId, service.clientSecret))
     assertOAuthError(t, refused, 400, 'invalid_grant')
-    const current = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: next.json().refresh_token })
+    const current = await postForm(app, '/oauth/token', refreshGrant(next.json().refresh_token))
     t.equal(current.statusCode, 200, 'the family was not revoked by a foreign client')
   })
 

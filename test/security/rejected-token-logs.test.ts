@@ -19,7 +19,11 @@ t.test('a rejected access token is logged with its code only', async (t) => {
   const lines: string[] = []
   // Same keys (same database and secret), another audience: the signature verifies, the claims do not.
   const config = testConfig({ LOG_LEVEL: 'info', AUDIENCE: 'http://other-api.test' })
-  const logger = { ...(loggerOptions(config.LOG_LEVEL) as LoggerOptions), level: 'info', stream: { write: (line: string) => { lines.push(line) } } } as LoggerOptions
+  const logger = {
+    ...(loggerOptions(config.LOG_LEVEL) as LoggerOptions),
+    level: 'info',
+    stream: { write: (line: string) => { lines.push(line) } }
+  } as LoggerOptions
   const app = buildApp({ config, database, logger })
   t.teardown(async () => { await app.close() })
   await app.ready()

@@ -42,18 +42,25 @@ t.test('rotation judges on the database\'s clock, audits grace hits, and never 5
     t.equal(retry.kind, 'rotated')
     const request = { refreshToken: first.refreshToken }
     const headers = { 'user-agent': 'third-tab/2.0' }
-    const viaHttp = await app.inject({ method: 'POST', url: '/auth/refresh', payload: request, headers, remoteAddress: '198.51.100.9' })
+    const viaHttp = await app.inject({
+      method: 'POST', url: '/auth/refresh', payload: request, headers, remoteAddress: '198.51.100.9'
+    })
     t.equal(viaHttp.statusCode, 200, viaHttp.body)
     const hits = await database.db.selectFrom('audit_events').select(['ip', 'user_agent'])
       .where('session_id', '=', first.sessionId).where('type', '=', 'refresh_grace').orderBy('created_at').execute()
-    t.same(hits, [{ ip: '203.0.113.7', user_agent: 'second-tab/1.0' }, { ip: '198.51.100.9', user_agent: 'third-tab/2.0' }])
+    t.same(hits, [
+      { ip: '203.0.113.7', user_agent: 'second-tab/1.0' },
+      { ip: '198.51.100.9', user_agent: 'third-tab/2.0' }
+    ])
   })
 
-  t.test('a successor ciphertext that cannot be opened is invalid (401), not a 500, and spares the family', async (t) => {
+  t.test('a successor ciphertext that cannot be opened is invalid (401), not a 500, and spares the ' +
+    'family', async (t) => {
     const first = await loginForTokens(app, user)
     const second = tokensOf(await refreshWithBody(app, first.refreshToken), 'rotate')
     // Sealed under another secret: what a changed KEY_ENCRYPTION_SECRET leaves behind.
-    const foreign = createSecretBox('another-secret-of-at-least-32-characters!!', 'refresh-token-successor').seal(second.refreshToken, 'refresh-token:x')
+    const otherBox = createSecretBox('another-secret-of-at-least-32-characters!!', 'refresh-token-successor')
+    const foreign = otherBox.seal(second.refreshToken, 'refresh-token:x')
     await database.db.updateTable('refresh_tokens').set({ successor_ciphertext: foreign })
       .where('token_hash', '=', sha256(first.refreshToken)).execute()
     assertProblem(t, await refreshWithBody(app, first.refreshToken), 401, 'invalid_refresh_token')

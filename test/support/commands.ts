@@ -38,11 +38,13 @@ export interface CommandResult { code: number, stdout: string, stderr: string }
 
 export async function command (script: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join('src/cli', script), ...args], { cwd: ROOT, env, timeout: 60_000 })
+    const argv = ['--import', 'tsx', join('src/cli', script), ...args]
+    const { stdout, stderr } = await run(process.execPath, argv, { cwd: ROOT, env, timeout: 60_000 })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failed = error as { code?: number, stdout?: string, stderr?: string }
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
+    const code = typeof failed.code === 'number' ? failed.code : -1
+    return { code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
   }
 }
 

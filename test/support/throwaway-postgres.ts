@@ -97,7 +97,9 @@ async function findPostgresBinDir (): Promise<string | undefined> {
   if (fromPgConfig !== undefined && fromPgConfig !== '') candidates.push(fromPgConfig)
   candidates.push(...(process.env.PATH ?? '').split(':').filter((dir) => dir !== ''))
   for (const dir of candidates) {
-    const present = await Promise.all(['initdb', 'pg_ctl', 'postgres'].map(async (name) => await access(join(dir, name), constants.X_OK).then(() => true, () => false)))
+    const executable = async (name: string): Promise<boolean> =>
+      await access(join(dir, name), constants.X_OK).then(() => true, () => false)
+    const present = await Promise.all(['initdb', 'pg_ctl', 'postgres'].map(executable))
     if (present.every(Boolean)) return dir
   }
   return undefined
@@ -108,7 +110,8 @@ interface ClusterOwner { uid: number, gid: number, runAs: (binary: string, args:
 /** `undefined`: run as ourselves; an owner: run as that user; `null`: root with nobody to run as. */
 async function clusterOwner (): Promise<ClusterOwner | undefined | null> {
   if (process.getuid?.() !== 0) return undefined
-  const ids = await Promise.all([run('id', ['-u', CLUSTER_OWNER]), run('id', ['-g', CLUSTER_OWNER])]).catch(() => undefined)
+  const ids = await Promise.all([run('id', ['-u', CLUSTER_OWNER]), run('id', ['-g', CLUSTER_OWNER])])
+    .catch(() => undefined)
   if (ids === undefined) return null
   const [uid, gid] = ids.map(({ stdout }) => Number(stdout.trim()))
   const runuser = await findExecutable('runuser')
@@ -116,7 +119,9 @@ async function clusterOwner (): Promise<ClusterOwner | undefined | null> {
   const runAs = runuser !== undefined
     ? async (binary: string, args: string[]) => { await run(runuser, ['-u', CLUSTER_OWNER, '--', binary, ...args]) }
     : su !== undefined
-      ? async (binary: string, args: string[]) => { await run(su, [CLUSTER_OWNER, '-s', '/bin/sh', '-c', [binary, ...args].map(shellQuote).join(' ')]) }
+      ? async (binary: string, args: string[]) => {
+        await run(su, [CLUSTER_OWNER, '-s', '/bin/sh', '-c', [binary, ...args].map(shellQuote).join(' ')])
+      }
       : undefined
   if (runAs === undefined || uid === undefined || gid === undefined) return null
   return { uid, gid, runAs }
@@ -124,7 +129,8 @@ async function clusterOwner (): Promise<ClusterOwner | undefined | null> {
 
 // runuser and su live in sbin directories, which a non-login PATH may lack.
 async function findExecutable (name: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter((dir) => dir !== ''), '/usr/sbin', '/sbin', '/usr/bin', '/bin']
+  const onPath = (process.env.PATH ?? '').split(':').filter((dir) => dir !== '')
+  const dirs = [...onPath, '/usr/sbin', '/sbin', '/usr/bin', '/bin']
   for (const dir of dirs) {
     if (await access(join(dir, name), constants.X_OK).then(() => true, () => false)) return join(dir, name)
   }

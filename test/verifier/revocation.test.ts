@@ -19,7 +19,8 @@ for (const mode of ['stream', 'poll'] as const) {
     const gone = await newSession(issuer)
     t.equal(await outcome(verifier, gone.accessToken), 'ok', 'valid before the logout')
     await logout(issuer, gone)
-    const ms = await within(REVOKED_WITHIN_MS, 'token_revoked', async () => await outcome(verifier, gone.accessToken) === 'token_revoked')
+    const ms = await within(REVOKED_WITHIN_MS, 'token_revoked',
+      async () => await outcome(verifier, gone.accessToken) === 'token_revoked')
     t.pass(`refused ${ms} ms after the logout returned`)
     t.equal(await outcome(verifier, kept.accessToken), 'ok', 'another session still verifies')
     const before = service.requestCount()
@@ -45,14 +46,18 @@ t.test('the feed unreachable: closed fails after maxStalenessSeconds, open goes 
   const session = await newSession(own.issuer)
   const revokedEarlier = await newSession(own.issuer)
   await logout(own.issuer, revokedEarlier)
-  await within(REVOKED_WITHIN_MS, 'revocation seen', async () => await outcome(closed, revokedEarlier.accessToken) === 'token_revoked')
+  await within(REVOKED_WITHIN_MS, 'revocation seen',
+    async () => await outcome(closed, revokedEarlier.accessToken) === 'token_revoked')
 
   await own.stop()
   const stoppedAt = Date.now()
-  t.equal(await outcome(closed, session.accessToken), 'ok', 'right after the outage starts, the last known state is still good')
-  await within(5_000, 'verifier_unavailable', async () => await outcome(closed, session.accessToken) === 'verifier_unavailable')
+  t.equal(await outcome(closed, session.accessToken), 'ok',
+    'right after the outage starts, the last known state is still good')
+  await within(5_000, 'verifier_unavailable',
+    async () => await outcome(closed, session.accessToken) === 'verifier_unavailable')
   // The last heartbeat came at most 1 s before the stop: unavailable no sooner than 2 s after it.
-  t.ok(Date.now() - stoppedAt >= 900, `fail closed only after maxStalenessSeconds (${Date.now() - stoppedAt} ms into the outage)`)
+  const into = Date.now() - stoppedAt
+  t.ok(into >= 900, `fail closed only after maxStalenessSeconds (${into} ms into the outage)`)
   t.ok(closed.staleness() > 2, `staleness says so (${closed.staleness()} s)`)
   t.equal(await outcome(polling, session.accessToken), 'verifier_unavailable', 'poll mode fails closed too')
   t.equal(await outcome(open, session.accessToken), 'ok', 'fail open goes on verifying')
@@ -65,7 +70,8 @@ t.test('the feed unreachable: closed fails after maxStalenessSeconds, open goes 
   // Last-Event-ID must not miss it.
   await logout(own.issuer, session)
   for (const [name, verifier] of [['closed', closed], ['open', open], ['poll', polling]] as const) {
-    const healed = await within(8_000, `${name} heals`, async () => await outcome(verifier, session.accessToken) === 'token_revoked')
+    const healed = await within(8_000, `${name} heals`,
+      async () => await outcome(verifier, session.accessToken) === 'token_revoked')
     t.pass(`${name}: reconnected by itself and saw the revocation made while it was away (${healed} ms)`)
   }
   const fresh = await newSession(own.issuer)
