@@ -172,8 +172,10 @@ if (chromiumMissing && process.env.CI === 'true') {
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .where('users.email', '=', address).where('sessions.revoked_at', 'is', null)
     .select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
-  const ask = async (tab: Page, resource?: string): Promise<string | null> => await tab.evaluate(async (resource) =>
-    await (globalThis as unknown as { auth: any }).auth.getAccessToken(resource === undefined ? undefined : { resource }), resource)
+  const ask = async (tab: Page, resource?: string): Promise<string | null> => await tab.evaluate(async (resource) => {
+    const auth = (globalThis as unknown as { auth: any }).auth
+    return await auth.getAccessToken(resource === undefined ? undefined : { resource })
+  }, resource)
 
   t.test('getAccessToken({ resource }): aud is the resource; the default token still opens /auth/me', async (t) => {
     const page = await openTab(context, pageOrigin, serviceUrl)
@@ -194,14 +196,16 @@ if (chromiumMissing && process.env.CI === 'true') {
       return { own, forBilling, again, me, echoed: echoed.bearer, echoedOwn: echoedOwn.bearer }
     }, { email: resourceEmail, password: STRONG_PASSWORD, billing: BILLING, echo: `${pageOrigin}/echo` })
 
-    const { payload } = await jwtVerify(result.forBilling, jwks, { issuer: serviceUrl, audience: BILLING, typ: 'at+jwt' })
+    const { payload } = await jwtVerify(result.forBilling, jwks, {
+      issuer: serviceUrl, audience: BILLING, typ: 'at+jwt'
+    })
     t.equal(payload.aud, BILLING, 'the resource token\'s aud is exactly the resource')
     t.same(payload.roles, ['admin'], 'with the user\'s roles')
     await t.rejects(jwtVerify(result.forBilling, jwks, { issuer: serviceUrl, audience: 'http://api.test' }),
       { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' }, 'a verifier for the service audience refuses it')
     t.equal(result.again, result.forBilling, 'held in memory: asking again costs nothing')
-    t.equal((await jwtVerify(result.own, jwks, { issuer: serviceUrl, audience: 'http://api.test' })).payload.aud, 'http://api.test',
-      'the default token is for the service itself')
+    const own = await jwtVerify(result.own, jwks, { issuer: serviceUrl, audience: 'http://api.test' })
+    t.equal(own.payload.aud, 'http://api.test', 'the default token is for the service itself')
     t.equal(result.me.user.email, resourceEmail, 'and still opens /auth/me after the resource refresh')
     t.equal(result.echoed, result.forBilling, 'client.fetch(…, { resource }) sends that resource\'s token')
     t.equal(result.echoedOwn, result.own, 'client.fetch without one sends the default token')
@@ -226,12 +230,15 @@ if (chromiumMissing && process.env.CI === 'true') {
           errors.push({ resource, code, status, typed: error instanceof AuthClientError })
         }
       }
-      const viaFetch = await auth.fetch('/auth/me', {}, { resource: resources[0] }).then(() => 'resolved', (error: { code: string }) => error.code)
+      const viaFetch = await auth.fetch('/auth/me', {}, { resource: resources[0] })
+        .then(() => 'resolved', (error: { code: string }) => error.code)
       const me = await auth.me()
       const changes = (globalThis as unknown as { changes: unknown[] }).changes
       return { errors, viaFetch, me, changes }
     }, [`https://unknown.example.com/${suffix}`, 'relative/path', `${BILLING}#fragment`])
-    for (const error of result.errors) t.same(error, { resource: error.resource, code: 'invalid_target', status: 400, typed: true }, error.resource)
+    for (const error of result.errors) {
+      t.same(error, { resource: error.resource, code: 'invalid_target', status: 400, typed: true }, error.resource)
+    }
     t.equal(result.viaFetch, 'invalid_target', 'client.fetch with an unknown resource rejects the same way')
     t.equal(result.me?.email, resourceEmail, 'the session is alive')
     t.notOk(result.changes.includes(null), 'and was never reported lost')
@@ -246,22 +253,24 @@ if (chromiumMissing && process.env.CI === 'true') {
     t.equal(await liveTokens(resourceEmail) - before, 1, 'exactly one rotation')
     t.equal(tokens[0], tokens[1], 'the waiting tab got the holder\'s token')
     t.equal(decodeJwt(tokens[0]!).aud, INVOICES)
-    t.equal((await tabs[1]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me()))?.email, resourceEmail,
-      'the session is still alive')
+    const me = await tabs[1]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me())
+    t.equal(me?.email, resourceEmail, 'the session is still alive')
     for (const tab of tabs) await tab.close()
   })
 
-  t.test('three tabs asking for three different tokens at once rotate one after the other, and the session lives', async (t) => {
+  t.test('three tabs asking for three different tokens at once rotate one after the other, ' +
+    'and the session lives', async (t) => {
     const before = await liveTokens(resourceEmail)
     const tabs = await Promise.all([1, 2, 3].map(async () => await openTab(context, pageOrigin, serviceUrl)))
     const [own, billing, invoices] = await Promise.all([ask(tabs[0]!), ask(tabs[1]!, BILLING), ask(tabs[2]!, INVOICES)])
     if (!t.ok([own, billing, invoices].every((token) => typeof token === 'string'), 'every tab got a token')) return
     t.same([own, billing, invoices].map((token) => decodeJwt(token!).aud), ['http://api.test', BILLING, INVOICES],
       'each tab got a token for what it asked')
-    // Grace 0: two rotations at once (one lock per resource, say) would present one cookie twice and revoke the session.
+    // Grace 0: two rotations at once (one lock per resource, say) would present one cookie twice
+    // and revoke the session.
     t.equal(await liveTokens(resourceEmail) - before, 3, 'three rotations, none of them a reuse')
-    t.equal((await tabs[0]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me()))?.email, resourceEmail,
-      'the session is still alive')
+    const me = await tabs[0]!.evaluate(async () => await (globalThis as unknown as { auth: any }).auth.me())
+    t.equal(me?.email, resourceEmail, 'the session is still alive')
     await tabs[0]!.evaluate(async () => { await (globalThis as unknown as { auth: any }).auth.logout() })
     await tabs[1]!.waitForFunction(() => (globalThis as unknown as { changes: unknown[] }).changes.includes(null))
     t.equal(await ask(tabs[1]!, BILLING), null, 'after a logout no tab holds a resource token either')

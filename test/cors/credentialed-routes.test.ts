@@ -67,7 +67,10 @@ t.test('CORS on the credentialed routes', async (t) => {
   })
 
   t.test('service-to-service and operator routes get no CORS, even for a listed origin', async (t) => {
-    for (const [method, url] of [['POST', '/oauth/introspect'], ['GET', '/health/ready'], ['GET', '/metrics'], ['GET', '/docs/json']] as const) {
+    const routes = [
+      ['POST', '/oauth/introspect'], ['GET', '/health/ready'], ['GET', '/metrics'], ['GET', '/docs/json']
+    ] as const
+    for (const [method, url] of routes) {
       const response = await preflight(app, url, method, APP_ORIGIN)
       t.not(response.statusCode, 204, `${method} ${url}: preflight not accepted`)
       assertNoCors(t, response)
@@ -78,7 +81,9 @@ t.test('CORS on the credentialed routes', async (t) => {
 
   t.test('successful answers to a listed origin carry the CORS headers', async (t) => {
     const headers = { origin: APP_ORIGIN }
-    const registered = await postJson(app, '/auth/register', { email: `cors-${randomUUID()}@example.com`, password: user.password }, headers)
+    const registered = await postJson(
+      app, '/auth/register', { email: `cors-${randomUUID()}@example.com`, password: user.password }, headers
+    )
     t.equal(registered.statusCode, 201)
     assertCredentialedResponse(t, registered, APP_ORIGIN)
 
@@ -97,7 +102,9 @@ t.test('CORS on the credentialed routes', async (t) => {
     assertCredentialedResponse(t, me, APP_ORIGIN)
 
     const other = await loginForTokens(app, user)
-    const deleted = await app.inject({ method: 'DELETE', url: `/auth/sessions/${other.sessionId}`, headers: { ...headers, ...bearer(accessToken) } })
+    const deleted = await app.inject({
+      method: 'DELETE', url: `/auth/sessions/${other.sessionId}`, headers: { ...headers, ...bearer(accessToken) }
+    })
     t.equal(deleted.statusCode, 204)
     assertCredentialedResponse(t, deleted, APP_ORIGIN)
 
@@ -114,7 +121,9 @@ t.test('CORS on the credentialed routes', async (t) => {
     t.match(noToken.headers['www-authenticate'], /^Bearer/, 'WWW-Authenticate is sent (and exposed)')
     assertCredentialedResponse(t, noToken, APP_ORIGIN)
 
-    const wrongPassword = await login(app, { email: user.email, password: 'not the password at all' }, undefined, headers)
+    const wrongPassword = await login(
+      app, { email: user.email, password: 'not the password at all' }, undefined, headers
+    )
     assertProblem(t, wrongPassword, 401, 'invalid_credentials')
     assertCredentialedResponse(t, wrongPassword, APP_ORIGIN)
 
@@ -122,7 +131,9 @@ t.test('CORS on the credentialed routes', async (t) => {
     assertProblem(t, invalid, 400, 'validation_failed')
     assertCredentialedResponse(t, invalid, APP_ORIGIN)
 
-    const wrongType = await app.inject({ method: 'POST', url: '/auth/login', payload: 'x', headers: { ...headers, 'content-type': 'text/plain' } })
+    const wrongType = await app.inject({
+      method: 'POST', url: '/auth/login', payload: 'x', headers: { ...headers, 'content-type': 'text/plain' }
+    })
     assertProblem(t, wrongType, 415, 'unsupported_media_type')
     assertCredentialedResponse(t, wrongType, APP_ORIGIN)
 
@@ -134,7 +145,9 @@ t.test('CORS on the credentialed routes', async (t) => {
     assertProblem(t, unknownRoute, 404, 'not_found')
     assertCredentialedResponse(t, unknownRoute, APP_ORIGIN)
 
-    const badGrant = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'garbage' }, headers)
+    const badGrant = await postForm(
+      app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'garbage' }, headers
+    )
     t.equal(badGrant.statusCode, 400)
     t.equal(badGrant.json().error, 'invalid_grant')
     assertCredentialedResponse(t, badGrant, APP_ORIGIN)
@@ -150,14 +163,18 @@ t.test('CORS on the credentialed routes', async (t) => {
     assertNoCors(t, refreshed)
     assertVaryOrigin(t, refreshed)
 
-    const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { refresh_token: cookie }, headers })
+    const logout = await app.inject({
+      method: 'POST', url: '/auth/logout', cookies: { refresh_token: cookie }, headers
+    })
     assertProblem(t, logout, 403, 'csrf_rejected')
     assertNoCors(t, logout)
 
     const stillAlive = await refreshWithCookie(app, cookie, { origin: APP_ORIGIN })
     t.equal(stillAlive.statusCode, 200, 'the refused requests spent nothing: the cookie still refreshes')
 
-    const wrongPassword = await login(app, { email: user.email, password: 'not the password at all' }, undefined, headers)
+    const wrongPassword = await login(
+      app, { email: user.email, password: 'not the password at all' }, undefined, headers
+    )
     assertProblem(t, wrongPassword, 401, 'invalid_credentials')
     assertNoCors(t, wrongPassword)
   })
@@ -173,8 +190,11 @@ t.test('CORS on the credentialed routes', async (t) => {
   })
 })
 
-t.test('preflights are not rate-limited and never reach a handler; 429s carry CORS and expose Retry-After', async (t) => {
-  const app = await buildTestApp(t, { ALLOWED_ORIGINS, RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2, RATE_LIMIT_TOKEN_MAX: 1 })
+t.test('preflights are not rate-limited and never reach a handler; ' +
+  '429s carry CORS and expose Retry-After', async (t) => {
+  const app = await buildTestApp(t, {
+    ALLOWED_ORIGINS, RATE_LIMIT_ENABLED: true, RATE_LIMIT_LOGIN_MAX: 2, RATE_LIMIT_TOKEN_MAX: 1
+  })
   const user = await registerUser(app)
 
   for (let i = 0; i < 10; i++) {
@@ -192,7 +212,9 @@ t.test('preflights are not rate-limited and never reach a handler; 429s carry CO
   assertCredentialedResponse(t, limited, APP_ORIGIN)
 
   await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { origin: APP_ORIGIN })
-  const limitedToken = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { origin: APP_ORIGIN })
+  const limitedToken = await postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'x' }, {
+    origin: APP_ORIGIN
+  })
   t.equal(limitedToken.statusCode, 429)
   assertCredentialedResponse(t, limitedToken, APP_ORIGIN)
 

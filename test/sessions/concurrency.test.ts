@@ -13,7 +13,9 @@ const LOGINS = 20
  * race). PGlite is one in-process connection: both apps must share one handle, whose driver
  * serialises transactions (two handles on one PGlite would interleave them).
  */
-async function twoInstances (t: Parameters<typeof openTestDatabase>[0], overrides: Record<string, string | number> = {}): Promise<{ apps: [FastifyInstance, FastifyInstance], database: DatabaseHandle }> {
+async function twoInstances (
+  t: Parameters<typeof openTestDatabase>[0], overrides: Record<string, string | number> = {}
+): Promise<{ apps: [FastifyInstance, FastifyInstance], database: DatabaseHandle }> {
   const database = await openTestDatabase(t)
   const second = usingPostgres ? await openTestDatabase(t) : database
   const a = await buildTestApp(t, overrides, { database })
@@ -24,15 +26,21 @@ async function twoInstances (t: Parameters<typeof openTestDatabase>[0], override
 interface RaceResult { statuses: number[], issued: Set<string>, serverErrors: LightMyRequestResponse[] }
 
 async function race (apps: FastifyInstance[], refreshToken: string): Promise<RaceResult> {
-  const replies = await Promise.all(Array.from({ length: RACERS }, async (_, i) => await refreshWithBody(apps[i % apps.length]!, refreshToken)))
+  const replies = await Promise.all(Array.from(
+    { length: RACERS }, async (_, i) => await refreshWithBody(apps[i % apps.length]!, refreshToken)
+  ))
   return {
     statuses: replies.map((reply) => reply.statusCode),
-    issued: new Set(replies.filter((reply) => reply.statusCode === 200).map((reply) => reply.json().refreshToken as string)),
+    issued: new Set(replies
+      .filter((reply) => reply.statusCode === 200)
+      .map((reply) => reply.json().refreshToken as string)),
     serverErrors: replies.filter((reply) => reply.statusCode >= 500)
   }
 }
 
-async function assertOneLiveToken (t: Test, apps: FastifyInstance[], database: DatabaseHandle, sessionId: string, result: RaceResult): Promise<void> {
+async function assertOneLiveToken (
+  t: Test, apps: FastifyInstance[], database: DatabaseHandle, sessionId: string, result: RaceResult
+): Promise<void> {
   t.same(result.serverErrors.map((reply) => `${reply.statusCode} ${reply.body}`), [], 'no racer got a 5xx')
   t.same(result.statuses.filter((status) => status !== 200), [], 'every racer got 200 (all but one within grace)')
   t.equal(result.issued.size, 1, 'every 200 carries the same refresh token: no fork')
@@ -61,7 +69,10 @@ t.test(`${RACERS} concurrent refreshes of one token split across two instances s
   const start = await loginForTokens(apps[0], await registerUser(apps[0]))
   const result = await race(apps, start.refreshToken)
   await assertOneLiveToken(t, apps, database, start.sessionId, result)
-  t.equal((await me(apps[1], start.accessToken)).statusCode, 200, 'an access token from one instance is accepted by the other')
+  t.equal(
+    (await me(apps[1], start.accessToken)).statusCode, 200,
+    'an access token from one instance is accepted by the other'
+  )
 })
 
 t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 leave exactly one live session`, async (t) => {
@@ -69,7 +80,10 @@ t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 leave exactly o
   const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: 1 }, { database })
   const user = await registerUser(app)
   const replies = await Promise.all(Array.from({ length: LOGINS }, async () => await login(app, user, 'body')))
-  t.same(replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [], 'every login answers 200')
+  t.same(
+    replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [],
+    'every login answers 200'
+  )
   const live = await liveSessionIds(database, user.id)
   t.equal(live.length, 1, 'exactly one live session')
   const survivor = replies.map((reply) => reply.json()).find((body) => body.sessionId === live[0])
@@ -77,10 +91,16 @@ t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 leave exactly o
   t.equal((await refreshWithBody(app, survivor.refreshToken)).statusCode, 200, 'and it refreshes')
 })
 
-t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 across two instances leave exactly one live session`, async (t) => {
+t.test(`${LOGINS} concurrent logins with MAX_SESSIONS_PER_USER=1 across two instances ` +
+  'leave exactly one live session', async (t) => {
   const { apps, database } = await twoInstances(t, { MAX_SESSIONS_PER_USER: 1 })
   const user = await registerUser(apps[0])
-  const replies = await Promise.all(Array.from({ length: LOGINS }, async (_, i) => await login(apps[i % 2]!, user, 'body')))
-  t.same(replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [], 'every login answers 200')
+  const replies = await Promise.all(Array.from(
+    { length: LOGINS }, async (_, i) => await login(apps[i % 2]!, user, 'body')
+  ))
+  t.same(
+    replies.filter((reply) => reply.statusCode !== 200).map((reply) => `${reply.statusCode} ${reply.body}`), [],
+    'every login answers 200'
+  )
   t.equal((await liveSessionIds(database, user.id)).length, 1, 'exactly one live session')
 })

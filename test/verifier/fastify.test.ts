@@ -17,7 +17,9 @@ const service = await startService(t)
 async function consumer (t: Test, options: Record<string, unknown> = {}): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(fastifyVerifier, { issuer: service.issuer, audience: KIT_AUDIENCE, ...options })
-  app.get('/orders', { preHandler: app.requireAccessToken }, async (request) => ({ sub: request.accessToken?.sub, sid: request.accessToken?.sid }))
+  app.get('/orders', { preHandler: app.requireAccessToken }, async (request) => ({
+    sub: request.accessToken?.sub, sid: request.accessToken?.sid
+  }))
   app.get('/public', async () => ({ ok: true }))
   t.teardown(async () => { await app.close() })
   await app.ready()
@@ -31,7 +33,9 @@ function assertProblem (t: Test, response: LightMyRequestResponse, status: numbe
   t.equal(response.statusCode, status, `${status} (${response.body.slice(0, 160)})`)
   t.match(response.headers['content-type'], /^application\/problem\+json/)
   t.match(response.json(), { type: String, title: String, status, detail: String, code })
-  if (status === 401) t.match(response.headers['www-authenticate'], /^Bearer error="invalid_token"/, 'WWW-Authenticate: Bearer')
+  if (status === 401) {
+    t.match(response.headers['www-authenticate'], /^Bearer error="invalid_token"/, 'WWW-Authenticate: Bearer')
+  }
 }
 
 t.test('requireAccessToken: claims, invalid_token, token_revoked', async (t) => {
@@ -44,15 +48,20 @@ t.test('requireAccessToken: claims, invalid_token, token_revoked', async (t) => 
 
   assertProblem(t, await get(app), 401, 'invalid_token')
   assertProblem(t, await get(app, 'garbage.token.here'), 401, 'invalid_token')
-  assertProblem(t, await app.inject({ url: '/orders', headers: { authorization: `Basic ${session.accessToken}` } }), 401, 'invalid_token')
-  t.notMatch((await get(app, session.accessToken.slice(0, -2))).body, session.accessToken.slice(0, 40), 'the token is never echoed')
+  const basic = await app.inject({ url: '/orders', headers: { authorization: `Basic ${session.accessToken}` } })
+  assertProblem(t, basic, 401, 'invalid_token')
+  t.notMatch(
+    (await get(app, session.accessToken.slice(0, -2))).body, session.accessToken.slice(0, 40),
+    'the token is never echoed'
+  )
 
   await logout(service.issuer, session)
   await within(2_000, 'revoked', async () => (await get(app, session.accessToken)).statusCode === 401)
   assertProblem(t, await get(app, session.accessToken), 401, 'token_revoked')
 })
 
-t.test('a stale feed with failMode closed: 503 service_unavailable; the app still starts without the service', async (t) => {
+t.test('a stale feed with failMode closed: 503 service_unavailable; ' +
+  'the app still starts without the service', async (t) => {
   const own = await startService(t)
   const session = await newSession(own.issuer)
   const app = Fastify()
@@ -73,7 +82,8 @@ t.test('a stale feed with failMode closed: 503 service_unavailable; the app stil
   assertProblem(t, await get(early, session.accessToken), 503, 'service_unavailable')
   await own.restart()
   await within(5_000, '200 again', async () => (await get(app, session.accessToken)).statusCode === 200)
-  await within(3_000, 'the early consumer heals', async () => (await get(early, session.accessToken)).statusCode === 200)
+  await within(3_000, 'the early consumer heals', async () =>
+    (await get(early, session.accessToken)).statusCode === 200)
   t.pass('both heal by themselves')
 })
 
@@ -81,9 +91,13 @@ t.test('the built package imports through its exports on Node', async (t) => {
   const root = new URL('../../', import.meta.url).pathname
   const run = promisify(execFile)
   await buildVerifierKit({ force: true })
-  const script = "const m = await import('@token-service/verifier'); console.log(JSON.stringify(Object.keys(m).sort().map((k) => [k, typeof m[k]])))"
+  const script = "const m = await import('@token-service/verifier'); " +
+    'console.log(JSON.stringify(Object.keys(m).sort().map((k) => [k, typeof m[k]])))'
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root })
-  t.same(JSON.parse(stdout), [['VerifierError', 'function'], ['createVerifier', 'function'], ['fastifyVerifier', 'function']])
+  t.same(
+    JSON.parse(stdout),
+    [['VerifierError', 'function'], ['createVerifier', 'function'], ['fastifyVerifier', 'function']]
+  )
   const { stdout: types } = await run('ls', [`${root}packages/verifier/dist`])
   t.match(types, /index\.d\.ts/, 'with type declarations')
 })
