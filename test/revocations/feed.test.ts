@@ -4,6 +4,7 @@ import { buildTestApp, openTestDatabase, postJson, assertProblem } from '../help
 import { FeedHub, type FeedSink } from '../../src/domain/revocations/feed-hub.js'
 import { systemClock } from '../../src/lib/clock.js'
 import { listen, openStream } from './sse-client.js'
+import { createTestClock } from '../support/test-clock.js'
 import { bearer, loginForTokens, registerUser } from '../support/auth-steps.js'
 
 /*
@@ -67,10 +68,17 @@ t.test('GET /revocations', async (t) => {
   })
 
   t.test('records older than the access-token lifetime + 60 s are left out', async (t) => {
-    const sid = await revokedSession()
-    await database.db.updateTable('session_revocations').set({ revoked_at: new Date(Date.now() - (900 + 61) * 1000) })
-      .where('session_id', '=', sid).execute()
-    t.notOk((await snapshot()).revoked.some((r) => r.sid === sid))
+    const clock = createTestClock()
+    const later = await buildTestApp(t, { ACCESS_TOKEN_TTL: 900 }, { database, clock })
+    const session = await loginForTokens(later, await registerUser(later))
+    const logout = await postJson(later, '/auth/logout', { refreshToken: session.refreshToken })
+    t.equal(logout.statusCode, 204)
+    const listed = async (): Promise<boolean> =>
+      (await later.inject('/revocations')).json().revoked.some((r: { sid: string }) => r.sid === session.sessionId)
+    clock.advance(900 + 59)
+    t.ok(await listed(), 'listed while an access token of the session may still be live')
+    clock.advance(2)
+    t.notOk(await listed(), 'left out once every access token of the session has expired')
   })
 
   t.test('a malformed cursor is 400 validation_failed', async (t) => {
