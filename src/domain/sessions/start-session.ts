@@ -64,6 +64,14 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
     await insertAuditEvent(trx, started, now)
     return await findRolesOfUser(trx, input.userId)
   })
-  const session = { ...input, id: sessionId, scope: input.scope, roles, expiresAt: sessionEnd }
+  const session = {
+    id: sessionId,
+    userId: input.userId,
+    clientId: input.clientId,
+    delivery: input.delivery,
+    scope: input.scope,
+    roles,
+    expiresAt: sessionEnd
+  }
   return await issueTokens(deps, session, refresh.token, input.resource, now)
 }
