@@ -30,6 +30,7 @@ import revocationRoutes from './routes/revocations.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { User } from './schemas/common.js'
 import { registerStrictJsonParser } from './lib/strict-body-parsers.js'
+import { redactSecrets } from './lib/log-redaction.js'
 
 export interface BuildAppOptions {
   config: Config
@@ -40,22 +41,16 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
 }
 
-/** Paths redacted from every log line, whatever a future log line includes. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  '*.password', '*.currentPassword', '*.newPassword', '*.refreshToken', '*.refresh_token',
-  '*.accessToken', '*.access_token', '*.client_secret', '*.token'
-]
-
 /**
- * Structured JSON logs. Secrets never reach them: credential headers and body fields are
- * redacted, and request URLs are logged without their query string (a client might put a token
- * there, even though it is refused).
+ * Structured JSON logs. Secrets never reach them: every secret-named key (credential headers,
+ * passwords, tokens, client secrets) is censored at any depth of a logged object, the request
+ * serializer keeps no headers but the user agent, and request URLs are logged without their query
+ * string (a client might put a token there, even though it is refused).
  */
 export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
     level,
-    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+    formatters: { log: redactSecrets },
     serializers: {
       req: (request: { method: string, url: string, ip?: string, headers: Record<string, unknown> }) => ({
         method: request.method,

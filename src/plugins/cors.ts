@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin'
-import cors, { type FastifyCorsOptions } from '@fastify/cors'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 
 /** How long a browser may reuse a preflight answer; Chromium caps it at 7200 anyway. */
 export const PREFLIGHT_MAX_AGE_SECONDS = 3600
@@ -22,72 +21,93 @@ export function isPublicPath (path: string): boolean {
   return path.startsWith('/.well-known/') || path === '/revocations' || path === '/revocations/stream'
 }
 
-const NO_CORS: FastifyCorsOptions = { origin: false }
-
-const AUTH_METHODS = ['GET', 'POST', 'DELETE']
-const OAUTH_METHODS = ['POST']
-const CREDENTIALED_ALLOWED_HEADERS = ['content-type', 'authorization']
-
-// The same for every request, so built once.
-const PUBLIC_CORS: FastifyCorsOptions = {
-  origin: '*',
-  credentials: false,
-  methods: ['GET', 'HEAD'],
-  // Conditional requests and SSE resumption send these; both need a preflight.
-  allowedHeaders: ['if-none-match', 'last-event-id'],
-  exposedHeaders: ['ETag', ...EXPOSED_HEADERS],
-  maxAge: PREFLIGHT_MAX_AGE_SECONDS,
-  // An OPTIONS without Origin or Access-Control-Request-Method would otherwise get a bare
-  // text/plain 400 from the plugin; for a public document a 204 says all there is to say.
-  strictPreflight: false
+/** What one kind of path answers a cross-origin caller, as header values built once. */
+interface CorsPolicy {
+  /** `*`, or undefined: the request's Origin is echoed (credentialed responses may not use `*`). */
+  allowOrigin?: '*'
+  credentials: boolean
+  exposeHeaders: string
+  /** Only on preflight answers. */
+  preflight: { allowMethods: string, allowHeaders: string, maxAge: string }
 }
 
+const CREDENTIALED_ALLOWED_HEADERS = 'content-type, authorization'
+const MAX_AGE = String(PREFLIGHT_MAX_AGE_SECONDS)
+
+const PUBLIC_POLICY: CorsPolicy = {
+  allowOrigin: '*',
+  credentials: false,
+  exposeHeaders: ['ETag', ...EXPOSED_HEADERS].join(', '),
+  // Conditional requests and SSE resumption send these; both need a preflight.
+  preflight: { allowMethods: 'GET, HEAD', allowHeaders: 'if-none-match, last-event-id', maxAge: MAX_AGE }
+}
+
+const credentialedPolicy = (methods: string): CorsPolicy => ({
+  credentials: true,
+  exposeHeaders: EXPOSED_HEADERS.join(', '),
+  preflight: { allowMethods: methods, allowHeaders: CREDENTIALED_ALLOWED_HEADERS, maxAge: MAX_AGE }
+})
+const AUTH_POLICY = credentialedPolicy('GET, POST, DELETE')
+const OAUTH_POLICY = credentialedPolicy('POST')
+
 /**
- * CORS options for one request. An origin outside ALLOWED_ORIGINS gets `origin: false`, which
- * makes @fastify/cors write no Access-Control-Allow-* header at all (a listed-but-unmatched
- * origin would still get Allow-Credentials). The allowed origin is echoed, never `*`, because
- * credentialed responses may not use the wildcard.
+ * The CORS policy of one request, or undefined for none (no Access-Control-* header at all). An
+ * origin outside ALLOWED_ORIGINS gets none on the credentialed paths; public documents answer
+ * every origin, and a request without one too.
  */
-export function corsOptionsFor (
+export function corsPolicyFor (
   path: string, origin: string | undefined, allowedOrigins: readonly string[]
-): FastifyCorsOptions {
-  if (isPublicPath(path)) return PUBLIC_CORS
-  if (!isCredentialedPath(path) || origin === undefined || !allowedOrigins.includes(origin)) return NO_CORS
-  return {
-    origin,
-    credentials: true,
-    methods: path.startsWith('/auth/') ? AUTH_METHODS : OAUTH_METHODS,
-    allowedHeaders: CREDENTIALED_ALLOWED_HEADERS,
-    exposedHeaders: EXPOSED_HEADERS,
-    maxAge: PREFLIGHT_MAX_AGE_SECONDS,
-    // An OPTIONS from a listed origin without Access-Control-Request-Method is no preflight, but
-    // the plugin's strict mode would answer it with a bare text/plain 400: a 204 with the same
-    // headers is as true and keeps every error of the service problem+json.
-    strictPreflight: false
+): CorsPolicy | undefined {
+  if (isPublicPath(path)) return PUBLIC_POLICY
+  if (!isCredentialedPath(path) || origin === undefined || !allowedOrigins.includes(origin)) return undefined
+  return path.startsWith('/auth/') ? AUTH_POLICY : OAUTH_POLICY
+}
+
+const pathOf = (url: string): string => {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+function addVaryOrigin (reply: FastifyReply): void {
+  const vary = reply.getHeader('vary')
+  if (vary === undefined) reply.header('vary', 'Origin')
+  else if (!String(vary).split(',').some((name) => name.trim().toLowerCase() === 'origin' || name.trim() === '*')) {
+    reply.header('vary', `${String(vary)}, Origin`)
   }
 }
 
-const pathOf = (request: FastifyRequest): string => {
-  const query = request.url.indexOf('?')
-  return query === -1 ? request.url : request.url.slice(0, query)
-}
-
 /**
- * CORS for browser frontends on their own origin, with @fastify/cors. Headers are set in an
- * onRequest hook that runs before rate limits, authentication and body parsing, so every answer
- * (errors and 429s included) carries them, and a preflight is answered right there with a 204:
- * it never reaches a route handler and never counts against a route's rate limit. Every response
- * says `Vary: Origin`, because what it carries depends on the Origin.
+ * CORS for browser frontends on their own origin, as an onRequest hook that runs before rate
+ * limits, authentication and body parsing, so every answer (errors and 429s included) carries its
+ * headers, and a preflight is answered right there with a 204 and `Content-Length: 0` (Safari waits
+ * for a body otherwise): it never reaches a route handler and never counts against a rate limit.
+ * Every response says `Vary: Origin`, because what it carries depends on the Origin.
+ *
+ * An OPTIONS request is answered as a preflight wherever a policy applies, even without
+ * Access-Control-Request-Method: a 204 with the same headers is as true as a 400, and keeps every
+ * error of the service problem+json. Where no policy applies, OPTIONS is a 404 like any unknown route.
+ *
+ * Hand-written rather than @fastify/cors: that plugin, given a per-request policy, copies and
+ * normalises its whole options object on every request, which cost an eighth of the JWKS's
+ * throughput (docs/BENCHMARKS.md); here the three policies are header strings built once.
  */
 export default fp(async function corsPlugin (fastify) {
   const allowedOrigins = fastify.config.ALLOWED_ORIGINS
-  await fastify.register(cors, {
-    hook: 'onRequest',
-    // Preflight answers are computed per request; the OPTIONS route stays out of the API docs.
-    hideOptionsRoute: true,
-    // The callback form: no promise per request.
-    delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
-      callback(null, corsOptionsFor(pathOf(request), request.headers.origin, allowedOrigins))
-    }
+  fastify.addHook('onRequest', (request, reply, done) => {
+    addVaryOrigin(reply)
+    const origin = request.headers.origin
+    const policy = corsPolicyFor(pathOf(request.url), origin, allowedOrigins)
+    if (policy === undefined) { done(); return }
+    reply.header('access-control-allow-origin', policy.allowOrigin ?? origin)
+    if (policy.credentials) reply.header('access-control-allow-credentials', 'true')
+    reply.header('access-control-expose-headers', policy.exposeHeaders)
+    if (request.method !== 'OPTIONS') { done(); return }
+    reply.header('access-control-allow-methods', policy.preflight.allowMethods)
+    reply.header('access-control-allow-headers', policy.preflight.allowHeaders)
+    reply.header('access-control-max-age', policy.preflight.maxAge)
+    reply.code(204).header('content-length', '0').send()
   })
+  // Lets OPTIONS reach the hook above on every path; a preflight never gets here, so this is
+  // always an OPTIONS without a CORS policy. Kept out of the API docs.
+  fastify.options('*', { schema: { hide: true } }, (_request, reply) => { reply.callNotFound() })
 }, { name: 'cors', dependencies: ['config'], fastify: '5.x' })

@@ -15,7 +15,7 @@ import { bearer, login, refreshWithBody } from '../support/auth-steps.js'
  * secret in any log line.
  *
  * The logger is the product's own (`loggerOptions` from src/app.ts, what buildApp uses by default:
- * redaction paths and a request serializer); only its destination is swapped for an array.
+ * secret-named keys censored and a request serializer); only its destination is swapped for an array.
  */
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>
