@@ -60,7 +60,7 @@ export function createClientServices (deps: ServiceDeps, wiring: Wiring): Client
 
     async revoke (input, context) {
       await authenticateClientIfPresented(db, input.client)
-      await revokeByToken({ db, clock, accessTokens: wiring.accessTokens }, input.token, context)
+      await revokeByToken({ ...wiring.revocation, accessTokens: wiring.accessTokens }, input.token, context)
     },
 
     async introspect (input) {

@@ -53,7 +53,7 @@ export function createCredentialServices (deps: ServiceDeps, wiring: Wiring): Cr
     },
 
     async changePassword (caller, input, context) {
-      const rules = { db, clock: deps.clock, passwordPolicy: deps.passwordPolicy, hasher: deps.hasher }
+      const rules = { ...wiring.revocation, passwordPolicy: deps.passwordPolicy, hasher: deps.hasher }
       await changePassword({ ...rules, throttle: wiring.login.throttle }, {
         userId: caller.sub,
         currentSessionId: caller.sid,

@@ -2,6 +2,7 @@ import { resolveResource } from '../domain/authorization/resources.js'
 import { authenticateClientIfPresented, type ClientCredentials } from '../domain/clients/clients.js'
 import type { RequestContext } from '../domain/request-context.js'
 import { findLiveSessionsOfUser } from '../db/repositories/sessions.js'
+import type { LiveSession } from '../domain/sessions/live-session-cache.js'
 import { findLiveSessionWithUser, isSessionLive, type SessionUser } from '../domain/sessions/liveness.js'
 import {
   revokeAllUserSessions, revokeSessionOfRefreshToken, revokeUserSession
@@ -66,14 +67,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export function createSessionServices (deps: ServiceDeps, wiring: Wiring): SessionServices {
   const { db, clock, metrics } = deps
   const idleSeconds = deps.config.SESSION_IDLE_TTL
-  const revocation = { db, clock }
+  const { revocation, liveSessions } = wiring
+
+  // The session of a bearer call, from the cache while a live verdict is fresh, else from the database.
+  async function liveSessionOf (sessionId: string): Promise<LiveSession | undefined> {
+    const now = clock.now()
+    const cached = liveSessions.get(sessionId)
+    // Absolute and idle expiry are judged again at every use; an end the copy shows is checked afresh.
+    if (cached !== undefined && isSessionLive(cached.session, now, idleSeconds)) return cached
+    const readStarted = liveSessions.readStarted()
+    const live = await findLiveSessionWithUser(db, sessionId, now, idleSeconds)
+    if (live !== undefined) liveSessions.remember(sessionId, live, readStarted)
+    return live
+  }
 
   return {
     async authenticate (accessToken) {
       const claims = await verifyAccessToken(wiring.accessTokens, accessToken)
       // Every use case of a caller acts on a user and their session; a client_credentials token has neither.
       if (claims.sid === undefined) throw invalidToken('This endpoint requires a user access token')
-      const live = await findLiveSessionWithUser(db, claims.sid, clock.now(), idleSeconds)
+      const live = await liveSessionOf(claims.sid)
       if (live === undefined) throw invalidToken('The session of this access token has ended')
       // A token whose sub is not its session's user was not issued by us for this session.
       const user = live.user?.id === claims.sub ? live.user : undefined

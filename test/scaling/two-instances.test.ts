@@ -120,3 +120,26 @@ t.test('a rotation on A is followed by B; tokens from before it keep working on 
   t.equal(refreshedAcross.statusCode, 200, 'a session from before the rotation refreshes on B')
   t.equal(kidOf((refreshedAcross.json() as BodyTokens).accessToken), newKid, 'and gets a token signed with the new key')
 })
+
+t.test('a session revoked on B: refused on B at once, and on A (which had just used it) within a second', async (t) => {
+  const user = await registerUser(a)
+  const session = await loginForTokens(a, user)
+  // A reads the session as live and keeps that verdict for a moment; B has seen it as well.
+  t.equal((await me(a, session.accessToken)).statusCode, 200, 'A answers /auth/me while the session is live')
+  t.equal((await me(b, session.accessToken)).statusCode, 200, 'and so does B')
+
+  const logout = await b.inject({
+    method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${session.accessToken}` }
+  })
+  t.equal(logout.statusCode, 204, 'logged out on B')
+  const loggedOutAt = Date.now()
+  t.equal((await me(b, session.accessToken)).statusCode, 401, 'B, which revoked it, refuses the token at once')
+
+  let refusedAfter: number | undefined
+  while (Date.now() - loggedOutAt < 3000) {
+    if ((await me(a, session.accessToken)).statusCode === 401) { refusedAfter = Date.now() - loggedOutAt; break }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.ok(refusedAfter !== undefined && refusedAfter < 1000, `A refuses it within a second (after ${refusedAfter} ms)`)
+  t.equal((await me(a, session.accessToken)).statusCode, 401, 'and keeps refusing it')
+})

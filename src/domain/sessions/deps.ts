@@ -17,4 +17,6 @@ export interface SessionDeps {
   sessionTtlSeconds: number
   /** MAX_SESSIONS_PER_USER; 0 means unlimited. */
   maxSessionsPerUser: number
+  /** Told, once their revocation has committed, which sessions this instance revoked. */
+  sessionsRevoked: (sessionIds: readonly string[]) => void
 }

@@ -7,7 +7,12 @@ import type { Clock } from '../../lib/clock.js'
 import type { RequestContext } from '../request-context.js'
 import { hashRefreshToken, looksLikeRefreshToken } from './refresh-token.js'
 
-export interface RevocationDeps { db: Kysely<Database>, clock: Clock }
+export interface RevocationDeps {
+  db: Kysely<Database>
+  clock: Clock
+  /** Told, once their revocation has committed, which sessions this instance revoked. */
+  sessionsRevoked: (sessionIds: readonly string[]) => void
+}
 
 /**
  * Revocation ends a session for good: its refresh tokens stop working at the next refresh, and
@@ -40,19 +45,23 @@ export async function revokeAllUserSessions (
   deps: RevocationDeps, userId: string, reason: AuditEventType, context: RequestContext, except?: string
 ): Promise<number> {
   const now = deps.clock.now()
-  return await deps.db.transaction().execute(async (trx) => {
-    const revoked = await revokeSessionsOfUser(trx, userId, now, reason, except)
-    await insertAuditEvent(trx, { type: reason, userId, ...context, detail: { sessions: revoked.length } }, now)
-    return revoked.length
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const ids = await revokeSessionsOfUser(trx, userId, now, reason, except)
+    await insertAuditEvent(trx, { type: reason, userId, ...context, detail: { sessions: ids.length } }, now)
+    return ids
   })
+  deps.sessionsRevoked(revoked)
+  return revoked.length
 }
 
 async function revokeOne (
   deps: RevocationDeps, userId: string, sessionId: string, reason: AuditEventType, context: RequestContext
 ): Promise<void> {
   const now = deps.clock.now()
-  await deps.db.transaction().execute(async (trx) => {
-    await revokeSessions(trx, [sessionId], now, reason)
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const ids = await revokeSessions(trx, [sessionId], now, reason)
     await insertAuditEvent(trx, { type: reason, userId, sessionId, ...context }, now)
+    return ids
   })
+  deps.sessionsRevoked(revoked)
 }

@@ -84,13 +84,15 @@ export async function rotateRefreshToken (
 
 /** Reuse is rare: it may take its own transaction, through the one function that revokes sessions. */
 async function revokeFamily (deps: SessionDeps, row: RotationRow, context: RequestContext): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
-    await revokeSessions(trx, [row.session_id], row.now, 'reuse_detected')
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const ids = await revokeSessions(trx, [row.session_id], row.now, 'reuse_detected')
     const event = {
       type: 'refresh_reuse_detected', userId: row.user_id, sessionId: row.session_id, ...context
     } as const
     await insertAuditEvent(trx, event, row.now)
+    return ids
   })
+  deps.sessionsRevoked(revoked)
 }
 
 /** The associated data a successor's ciphertext is bound to: that successor's token id. */

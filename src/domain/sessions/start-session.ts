@@ -33,6 +33,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
   const sessionId = newId(now.getTime())
   const refresh = generateRefreshToken()
   const sessionEnd = addSeconds(now, deps.sessionTtlSeconds)
+  const evicted: string[] = []
   const roles = await deps.db.transaction().execute(async (trx) => {
     // Serialise logins of one user so that the session cap is exact under concurrency.
     await trx.selectFrom('users').select('id').where('id', '=', input.userId).forUpdate().execute()
@@ -55,6 +56,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
         .filter((session) => session.id !== sessionId && isSessionLive(session, now, deps.policy.idleSeconds))
       const excess = others.slice(deps.maxSessionsPerUser - 1).map((session) => session.id)
       const revoked = await revokeSessions(trx, excess, now, 'session_limit')
+      evicted.push(...revoked)
       for (const id of revoked) {
         const event = { type: 'session_revoked', userId: input.userId, sessionId: id, ...input.context } as const
         await insertAuditEvent(trx, { ...event, detail: { reason: 'session_limit' } }, now)
@@ -64,6 +66,7 @@ export async function startSession (deps: SessionDeps, input: StartSessionInput)
     await insertAuditEvent(trx, started, now)
     return await findRolesOfUser(trx, input.userId)
   })
+  if (evicted.length > 0) deps.sessionsRevoked(evicted)
   const session = {
     id: sessionId,
     userId: input.userId,
