@@ -204,3 +204,28 @@ t.test('two apps in one process keep separate counters', async (t) => {
   t.equal(valueOf(firstSamples, 'http_requests_total', LIVE_OK), 2)
   t.equal(valueOf(secondSamples, 'http_requests_total', LIVE_OK), 0)
 })
+
+t.test('the latency histogram puts each duration in the first bucket whose bound it does not exceed', async (t) => {
+  const { Registry } = await import('prom-client')
+  const { HttpRequestMetrics } = await import('../src/plugins/http-request-metrics.js')
+  const register = new Registry()
+  const metrics = new HttpRequestMetrics()
+  metrics.registerWith(register)
+  for (const seconds of [0.005, 0.0051, 0.3, 11]) metrics.record('GET', '/x', 200, seconds)
+  metrics.record('POST', '/x', 400, 0.001)
+  const samples = parseExposition(await register.metrics())
+  const labels = { method: 'GET', route: '/x', status_code: '200' }
+  const bucket = (le: string): number => valueOf(samples, 'http_request_duration_seconds_bucket', { ...labels, le })
+  t.equal(bucket('0.005'), 1, 'exactly on a bound counts in that bucket (le is "less or equal")')
+  t.equal(bucket('0.01'), 2, 'buckets are cumulative')
+  t.equal(bucket('0.25'), 2)
+  t.equal(bucket('0.5'), 3)
+  t.equal(bucket('10'), 3, 'beyond the last bound only +Inf counts it')
+  t.equal(bucket('+Inf'), 4)
+  t.equal(valueOf(samples, 'http_request_duration_seconds_count', labels), 4)
+  t.equal(valueOf(samples, 'http_request_duration_seconds_sum', labels), 0.005 + 0.0051 + 0.3 + 11)
+  t.equal(valueOf(samples, 'http_requests_total', labels), 4)
+  t.equal(valueOf(samples, 'http_requests_total', { method: 'POST', route: '/x', status_code: '400' }), 1,
+    'each (method, route, status) is its own series')
+  t.match(await register.metrics(), /^# TYPE http_request_duration_seconds histogram$/m)
+})

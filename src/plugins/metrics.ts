@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { PoolStats } from '../db/connect.js'
 import type { AuthMetrics } from '../services/metrics.js'
+import { HttpRequestMetrics } from './http-request-metrics.js'
 
 /** What the use cases and the rate limiter may record; prom-client itself stays inside this plugin. */
 export interface Metrics extends AuthMetrics {
@@ -29,26 +30,13 @@ export default fp(async function metricsPlugin (fastify) {
   const register = new Registry()
   collectDefaultMetrics({ register })
 
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [register]
-  })
-  const durations = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from request received to response sent, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [register]
-  })
+  const httpRequests = new HttpRequestMetrics()
+  httpRequests.registerWith(register)
   // The callback form: no promise per response.
   fastify.addHook('onResponse', (request, reply, done) => {
-    const labels = {
-      method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode)
-    }
-    requests.inc(labels)
-    durations.observe(labels, reply.elapsedTime / 1000)
+    httpRequests.record(
+      request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000
+    )
     done()
   })
 
